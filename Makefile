@@ -1,0 +1,53 @@
+# Two commands matter: `make run` and `make test`. Both install what they need first.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+JOBS ?= 2
+
+.PHONY: install run test check fmt bench bench-tools clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Start the platform with embedded defaults (SQLite, DuckDB, embedded MQTT broker) and the simulated factory.
+run: $(STAMP)
+	$(BIN)/helan run --sim
+
+# The console's browser tests drive Debian's Chromium (Playwright never downloads a browser here).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	command -v apt-get >/dev/null || { echo "install Chromium at $(CHROMIUM)"; exit 1; }
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
+## The whole test suite: both storage backends, the machine's Mosquitto and PostgreSQL, and the embedded-only path.
+test: $(STAMP) $(CHROMIUM)
+	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadgroup
+
+## Lint and type-check (strict on the package).
+check: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy
+
+fmt: $(STAMP)
+	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests
+
+## Every benchmark at its stated conditions (about 40 minutes); outputs in var/bench/, figures go to docs/benchmarks.md.
+BENCHES := ingest-http ingest-mqtt storage query connections ident-register ident-udp ident-rest ident-hierarchy edge-modbus edge-opcua edge-outage
+bench: $(STAMP) bench-tools
+	mkdir -p var/bench
+	for b in $(BENCHES); do echo "== helan bench $$b"; $(BIN)/helan bench $$b 2>&1 | tee var/bench/$$b.txt | tail -1; done
+
+## wrk drives the ident-rest benchmark.
+bench-tools:
+	command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+"""Helan: an open industrial internet platform."""
+
+__version__ = "0.1.0"

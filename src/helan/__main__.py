@@ -1,0 +1,3 @@
+from helan.cli import main
+
+main()

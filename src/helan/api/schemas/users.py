@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import StringConstraints
+
+from helan.api.schemas.common import Input, Name, Output
+
+Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]{2,63}$")]
+Password = Annotated[str, StringConstraints(min_length=12, max_length=256, strip_whitespace=False)]
+Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+TenantRole = Literal["tenant_admin", "operator", "viewer"]
+
+
+class UserCreate(Input):
+    username: Username
+    password: Password
+    role: TenantRole
+    display_name: Name | None = None
+    email: Email | None = None
+
+
+class UserPatch(Input):
+    role: TenantRole | None = None
+    display_name: Name | None = None
+    email: Email | None = None
+    disabled: bool | None = None
+    password: Password | None = None
+
+
+class UserOut(Output):
+    username: str
+    tenant_id: str | None
+    role: str
+    display_name: str | None
+    email: str | None
+    disabled: bool
+    locked_until: datetime | None
+    last_login_at: datetime | None
+    created_at: datetime
+
+
+class PasswordChange(Input):
+    current_password: Annotated[str, StringConstraints(max_length=256, strip_whitespace=False)]
+    new_password: Password

@@ -1,0 +1,87 @@
+"""Settings: ``HELAN_*`` environment variables override an optional TOML file and the defaults.
+
+Every default is embedded (SQLite, DuckDB, an in-process MQTT broker) so that ``helan run``
+works on a bare machine; production points the URLs at PostgreSQL and an external broker.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="HELAN_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    data_dir: Path = Field(Path("var"), description="Where embedded databases and buffers live.")
+    # Metadata (tenants, users, devices): a SQLAlchemy URL. Empty = SQLite in data_dir.
+    database_url: str = ""
+    # Telemetry: "duckdb" (embedded, file in data_dir) or a postgresql:// URL.
+    telemetry_url: str = "duckdb"
+    # MQTT broker: empty = start the embedded broker; else mqtt://host:port
+    mqtt_url: str = ""
+    mqtt_embedded_port: int = 1883
+    # Ingest connections to an external broker. 1 = one plain persistent subscription, which
+    # Mosquitto keeps across its own restarts. More = one shared subscription over N connections
+    # (needed for >~100k points/s on Mosquitto, which reads one packet per connection per loop);
+    # Mosquitto 2.0 does NOT restore shared subscriptions after a broker restart, so messages
+    # published between its restart and the ingest's reconnect are lost (docs/ingest.md).
+    mqtt_ingest_connections: int = Field(1, ge=1, le=64)
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    # Secret for signing access tokens. Empty = generated once and kept in data_dir.
+    secret_key: SecretStr = SecretStr("")
+    access_token_minutes: int = 15
+    # Ingest batching: a batch is written when it reaches this many points or this age.
+    ingest_batch_points: int = 50_000
+    ingest_batch_ms: int = 200
+    # Points further than this from the server clock are rejected (seconds).
+    max_future_skew_s: int = 300
+    max_past_age_s: int = 10 * 365 * 24 * 3600
+    max_payload_bytes: int = 1_048_576
+    device_offline_after_s: int = 60
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Where clients reach this platform (identifier records point here). Empty = from http_*.
+    public_base_url: str = ""
+    # Embedded enterprise identifier node: Handle UDP+TCP port (0 = no wire listeners; the
+    # records and the REST API under /api/handles stay) and the prefix admins' secret
+    # (empty = Handle REST writes are refused; the platform still manages device records).
+    ident_port: int = Field(2641, ge=0, le=65535)
+    ident_admin_secret: SecretStr = SecretStr("")
+
+    @model_validator(mode="after")
+    def _default_public_url(self) -> Settings:
+        if not self.public_base_url:
+            host = f"[{self.http_host}]" if ":" in self.http_host else self.http_host
+            self.public_base_url = f"http://{host}:{self.http_port}"
+        self.public_base_url = self.public_base_url.rstrip("/")
+        return self
+
+    @property
+    def metadata_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'helan.sqlite3').as_posix()}"
+
+    @property
+    def telemetry_path(self) -> Path:
+        return self.data_dir / "telemetry.duckdb"
+
+
+def load_settings(config_file: Path | None = None, **overrides: object) -> Settings:
+    """Settings from a TOML file, then the environment, then explicit overrides (rising order)."""
+    values: dict[str, object] = {}
+    path = config_file or (Path(p) if (p := os.environ.get("HELAN_CONFIG")) else None)
+    if path is not None:
+        import tomllib
+
+        with path.open("rb") as fh:
+            values.update(tomllib.load(fh))
+    env_set = {k for k in Settings.model_fields if f"HELAN_{k.upper()}" in os.environ}
+    values = {k: v for k, v in values.items() if k not in env_set}
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**values)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""Remote commands: the platform sends, a gateway or device executes and replies."""

@@ -1,0 +1,23 @@
+"""Sparkplug B: the protobuf payload codec and topic namespace, shared by edge and platform."""
+
+from helan.edge.sparkplug.codec import (
+    DataType,
+    Metric,
+    Payload,
+    SparkplugError,
+    decode_payload,
+    encode_payload,
+)
+from helan.edge.sparkplug.topics import BadSparkplugTopic, SparkplugTopic, parse_topic
+
+__all__ = [
+    "BadSparkplugTopic",
+    "DataType",
+    "Metric",
+    "Payload",
+    "SparkplugError",
+    "SparkplugTopic",
+    "decode_payload",
+    "encode_payload",
+    "parse_topic",
+]

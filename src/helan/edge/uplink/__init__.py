@@ -1,0 +1,1 @@
+"""Upstream: MQTT sessions and the two payload formats (native JSON, Sparkplug B)."""

@@ -1,0 +1,97 @@
+"""The identifier records the platform publishes, as pure functions of metadata.
+
+A device's record (``88.118.100/pump-1``):
+
+- index 1, ``URL``: the device's resource on this platform's data service;
+- index 2, ``HELAN_DEVICE``: the public description, JSON (name, type, vendor, model, tenant
+  name). A type of our own rather than Handle.Net's ``DESC`` (plain text): the data is
+  structured, and the type also marks the record as one the platform manages;
+- index 100, ``HS_ADMIN``: the tenant's prefix admin ``300:0.NA/<prefix>`` with every right.
+
+A prefix record (``0.NA/88.118.100``): ``HS_ADMIN`` (100), ``HS_SITE`` (1, this node),
+``HELAN_TENANT`` (2, the owning tenant's id) and, when the platform has an ident admin secret,
+``HS_SECKEY`` (300, admin-read only), so the operator can write under the prefix over REST.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import orjson
+
+from helan.ident.codes import ALL_ADMIN_PERMISSIONS, ValuePermission
+from helan.ident.model import AdminRecord, HandleValue, SiteInfo, prefix_handle
+from helan.ident.registry import ADMIN_INDEX, SECKEY_INDEX, SITE_INDEX
+from helan.ident.wire.records import encode_admin, encode_site
+
+URL_INDEX = 1
+DESCRIPTION_INDEX = 2
+DEVICE_TYPE = "HELAN_DEVICE"
+TENANT_TYPE = "HELAN_TENANT"
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceFacts:
+    """What a device's public record is made of: nothing secret, no telemetry."""
+
+    tenant: str
+    tenant_name: str
+    prefix: str
+    device: str
+    identifier: str
+    name: str
+    type_id: str | None
+    type_name: str | None
+    vendor: str | None
+    model: str | None
+
+
+def device_url(base_url: str, tenant: str, device: str) -> str:
+    return f"{base_url}/api/v1/tenants/{quote(tenant, safe='')}/devices/{quote(device, safe=':')}"
+
+
+def _admin(prefix: str) -> HandleValue:
+    admin = AdminRecord(prefix_handle(prefix), SECKEY_INDEX, ALL_ADMIN_PERMISSIONS)
+    return HandleValue(ADMIN_INDEX, "HS_ADMIN", encode_admin(admin))
+
+
+def device_values(facts: DeviceFacts, base_url: str) -> list[HandleValue]:
+    description = {
+        "name": facts.name,
+        "type": None
+        if facts.type_id is None
+        else {"id": facts.type_id, "name": facts.type_name or facts.type_id},
+        "vendor": facts.vendor,
+        "model": facts.model,
+        "tenant": facts.tenant_name,
+    }
+    return [
+        HandleValue(URL_INDEX, "URL", device_url(base_url, facts.tenant, facts.device).encode()),
+        HandleValue(DESCRIPTION_INDEX, DEVICE_TYPE, orjson.dumps(description)),
+        _admin(facts.prefix),
+    ]
+
+
+def prefix_values(
+    prefix: str, tenant: str, site: SiteInfo | None, secret: bytes
+) -> list[HandleValue]:
+    values = [_admin(prefix), HandleValue(DESCRIPTION_INDEX, TENANT_TYPE, tenant.encode())]
+    if site is not None:
+        values.append(HandleValue(SITE_INDEX, "HS_SITE", encode_site(site)))
+    if secret:
+        private = ValuePermission.ADMIN_READ | ValuePermission.ADMIN_WRITE
+        values.append(HandleValue(SECKEY_INDEX, "HS_SECKEY", secret, permissions=private))
+    return values
+
+
+def same_values(stored: Sequence[HandleValue] | None, wanted: Sequence[HandleValue]) -> bool:
+    """Equal ignoring timestamps (stored values are stamped when written)."""
+    if stored is None:
+        return False
+
+    def shape(values: Sequence[HandleValue]) -> set[tuple[int, str, bytes, int]]:
+        return {(v.index, v.type, v.data, int(v.permissions)) for v in values}
+
+    return shape(stored) == shape(wanted)

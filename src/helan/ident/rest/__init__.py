@@ -1,0 +1,1 @@
+"""The Handle.Net JSON REST API (``/api/handles``) over a node's registry."""

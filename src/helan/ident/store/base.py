@@ -1,0 +1,35 @@
+"""The storage contract: opaque records (see ``wire.records.encode_record``) under handle keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+
+class HandleStore(Protocol):
+    #: True when calls block on the network (PostgreSQL): servers run them in a thread.
+    blocking: bool
+
+    def get(self, key: bytes) -> bytes | None: ...
+
+    def put(self, key: bytes, record: bytes) -> None:
+        """Insert or replace."""
+
+    def create(self, key: bytes, record: bytes) -> bool:
+        """Insert only if absent; False when the key exists (atomically)."""
+
+    def delete(self, key: bytes) -> bool: ...
+
+    def put_many(self, items: Iterable[tuple[bytes, bytes]]) -> int:
+        """Bulk insert-or-replace, committed in large transactions; returns the count."""
+
+    def create_many(self, items: Sequence[tuple[bytes, bytes]]) -> list[bool]:
+        """Insert the absent keys in one transaction; per item, True when it was inserted (of a
+        key given twice, the first wins)."""
+
+    def scan(self, key_prefix: bytes, offset: int, limit: int) -> list[bytes]:
+        """Keys starting with ``key_prefix`` in key order, paged."""
+
+    def count(self, key_prefix: bytes) -> int: ...
+
+    def close(self) -> None: ...

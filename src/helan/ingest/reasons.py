@@ -1,0 +1,63 @@
+"""Why a point or a message was rejected: stable codes shared by MQTT error topics, HTTP answers
+and the per-tenant counters, so an operator sees the same word everywhere."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class Reason(IntEnum):
+    """Per-point reasons; ``OK`` marks an accepted point in vectorised checks."""
+
+    OK = 0
+    UNKNOWN_DEVICE = 1
+    DEVICE_DISABLED = 2
+    UNKNOWN_METRIC = 3
+    WRONG_TYPE = 4
+    NOT_FINITE = 5
+    OUT_OF_RANGE = 6
+    TS_FUTURE = 7
+    TS_PAST = 8
+    BAD_TS = 9
+    BAD_VALUE = 10
+    BAD_NAME = 11
+
+    @property
+    def code(self) -> str:
+        return self.name.lower()
+
+
+# Message-level reasons: the whole message or body was refused before any point was read.
+MALFORMED = "malformed"
+TOO_LARGE = "too_large"
+TOO_MANY_POINTS = "too_many_points"
+BAD_TOPIC = "bad_topic"
+UNKNOWN_TOPIC_KIND = "unknown_topic_kind"
+
+# A message or body may carry at most this many points; more is refused as a whole, so that
+# 100k keys cannot turn one message into 100k error records.
+MAX_POINTS_PER_MESSAGE = 10_000
+# Errors listed in one answer (HTTP body, MQTT error message); the rest are only counted.
+MAX_LISTED_ERRORS = 100
+MAX_TEXT_CHARS = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class PointError:
+    """One rejected point: where it was in the input and why."""
+
+    index: int
+    device: str | None
+    metric: str | None
+    reason: str
+    message: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "index": self.index,
+            "device": self.device,
+            "metric": self.metric,
+            "reason": self.reason,
+            "message": self.message,
+        }

@@ -1,0 +1,1 @@
+"""Authentication, authorisation, tenant isolation, audit and crypto."""

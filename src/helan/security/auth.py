@@ -1,0 +1,282 @@
+"""Turning credentials into a :class:`Principal`: passwords, access and refresh tokens, API keys,
+device credentials. Every failure is :class:`Unauthenticated` (401) with a reason code."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from helan.config import Settings
+from helan.core.errors import HelanError, Unauthenticated
+from helan.core.thing import DeviceDirectory
+from helan.security import audit
+from helan.security.hashing import (
+    hash_password,
+    new_token,
+    password_needs_rehash,
+    token_digest,
+    verify_password,
+)
+from helan.security.principal import Principal, Role
+from helan.security.tokens import AccessTokens, load_secret
+from helan.storage.meta import MetaStore
+from helan.storage.meta.models import ApiKey, RefreshToken, Tenant, User
+
+API_KEY_PREFIX = "hk_"
+REFRESH_PREFIX = "hr_"
+REFRESH_LIFETIME = timedelta(days=14)
+# Lockout: after MAX_FAILURES wrong passwords in a row, wait LOCK_BASE_S, doubling per further
+# failure up to LOCK_MAX_S. Slows online guessing to a few dozen tries an hour per account.
+MAX_FAILURES = 5
+LOCK_BASE_S = 30
+LOCK_MAX_S = 900
+# How long a resolved credential is trusted without asking the database again; any change to
+# users, tenants or keys in this process clears the cache at once.
+PRINCIPAL_TTL_S = 5.0
+LAST_USED_EVERY = timedelta(seconds=60)
+SCOPES = (
+    "telemetry:read",
+    "telemetry:write",
+    "devices:read",
+    "devices:write",
+    "commands:read",
+    "commands:write",
+    "admin",
+)
+
+
+class LoginThrottled(HelanError):
+    code = "login_locked"
+    status = 429
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+
+
+def role_for_scopes(scopes: frozenset[str]) -> Role:
+    if "admin" in scopes:
+        return Role.TENANT_ADMIN
+    if any(s.endswith(":write") for s in scopes):
+        return Role.OPERATOR
+    return Role.VIEWER
+
+
+class Authenticator:
+    def __init__(self, meta: MetaStore, settings: Settings, directory: DeviceDirectory) -> None:
+        self.meta = meta
+        self.directory = directory
+        self.tokens = AccessTokens(load_secret(settings), settings.access_token_minutes)
+        self._cache: dict[str, tuple[float, Principal]] = {}
+        self._tenants: frozenset[str] | None = None
+        self._lock = threading.Lock()
+        meta.on_change(self._on_change)
+
+    # -- people -------------------------------------------------------------------------------
+
+    def login(self, username: str, password: str) -> TokenPair:
+        now = datetime.now(UTC)
+        failure: HelanError | None = None
+        with self.meta.session() as s:
+            user = s.get(User, username[:64])
+            tenant = s.get(Tenant, user.tenant_id) if user and user.tenant_id else None
+            if user is not None and user.locked_until is not None and user.locked_until > now:
+                wait = int((user.locked_until - now).total_seconds()) + 1
+                failure = LoginThrottled(
+                    f"too many failed logins for {username!r}; try again in {wait} s"
+                )
+                result = "locked"
+            elif not verify_password(user.password_hash if user else None, password) or not user:
+                failure = Unauthenticated("invalid username or password", code="bad_credentials")
+                result = "bad_credentials"
+                if user is not None:
+                    user.failed_logins += 1
+                    over = user.failed_logins - MAX_FAILURES
+                    if over >= 0:
+                        user.locked_until = now + timedelta(
+                            seconds=min(LOCK_BASE_S * 2**over, LOCK_MAX_S)
+                        )
+            elif user.disabled or (tenant is not None and tenant.status != "active"):
+                failure = Unauthenticated("account disabled or tenant suspended", code="disabled")
+                result = "disabled"
+            else:
+                user.failed_logins = 0
+                user.locked_until = None
+                user.last_login_at = now
+                if password_needs_rehash(user.password_hash):
+                    user.password_hash = hash_password(password)
+                result = "ok"
+            audit.record(
+                s,
+                actor_kind="user",
+                actor=username,
+                tenant=user.tenant_id if user else None,
+                action="auth.login",
+                object_type="user",
+                object_id=username,
+                result=result,
+            )
+            if failure is None and user is not None:
+                return self._issue(s, user, family=uuid.uuid4().hex)
+        raise failure or Unauthenticated("invalid username or password")
+
+    def refresh(self, refresh_token: str) -> TokenPair:
+        """Rotate: the presented token is spent and a new pair issued. Presenting a spent token
+        again means it leaked, so its whole family is revoked."""
+        now = datetime.now(UTC)
+        replayed = False
+        with self.meta.session() as s:
+            row = s.scalar(
+                sa.select(RefreshToken).where(
+                    RefreshToken.token_hash == token_digest(refresh_token)
+                )
+            )
+            if row is None or row.revoked_at is not None or row.expires_at <= now:
+                row = None
+            elif row.used_at is not None:
+                replayed = True
+                s.execute(
+                    sa.update(RefreshToken)
+                    .where(RefreshToken.family == row.family, RefreshToken.revoked_at.is_(None))
+                    .values(revoked_at=now)
+                )
+            else:
+                user = s.get(User, row.username)
+                tenant = s.get(Tenant, user.tenant_id) if user and user.tenant_id else None
+                if user is None or user.disabled or (tenant and tenant.status != "active"):
+                    row = None
+                else:
+                    row.used_at = now
+                    return self._issue(s, user, family=row.family)
+        if replayed:
+            raise Unauthenticated(
+                "refresh token already used; every token of this login is revoked",
+                code="token_reused",
+            )
+        raise Unauthenticated("invalid or expired refresh token", code="invalid_token")
+
+    def revoke_refresh(self, refresh_token: str) -> bool:
+        with self.meta.session() as s:
+            row = s.scalar(
+                sa.select(RefreshToken).where(
+                    RefreshToken.token_hash == token_digest(refresh_token)
+                )
+            )
+            if row is None or row.revoked_at is not None:
+                return False
+            s.execute(
+                sa.update(RefreshToken)
+                .where(RefreshToken.family == row.family, RefreshToken.revoked_at.is_(None))
+                .values(revoked_at=datetime.now(UTC))
+            )
+            return True
+
+    def _issue(self, s: sa.orm.Session, user: User, *, family: str) -> TokenPair:
+        access, expires_in = self.tokens.issue(user.username, user.tenant_id, user.role)
+        refresh = new_token(REFRESH_PREFIX)
+        s.add(
+            RefreshToken(
+                id=uuid.uuid4().hex,
+                username=user.username,
+                token_hash=token_digest(refresh),
+                family=family,
+                expires_at=datetime.now(UTC) + REFRESH_LIFETIME,
+            )
+        )
+        return TokenPair(access_token=access, refresh_token=refresh, expires_in=expires_in)
+
+    # -- request credentials ------------------------------------------------------------------
+
+    def from_bearer(self, token: str) -> Principal:
+        """A user's access token or an API key (``hk_...``)."""
+        if token.startswith(API_KEY_PREFIX):
+            return self.from_api_key(token)
+        return self._cached(token, self._resolve_access_token)
+
+    def from_api_key(self, key: str) -> Principal:
+        return self._cached(key, self._resolve_api_key)
+
+    def from_device(self, username: str, password: str) -> Principal:
+        ref = self.directory.authenticate(username, password)
+        if ref is None:
+            raise Unauthenticated("invalid device credential", code="bad_credentials")
+        return Principal(kind="device", subject=ref.device, tenant=ref.tenant, role=Role.DEVICE)
+
+    def _resolve_access_token(self, token: str) -> Principal:
+        claims = self.tokens.verify(token)
+        with self.meta.session() as s:
+            user = s.get(User, claims.username)
+            tenant = s.get(Tenant, user.tenant_id) if user and user.tenant_id else None
+            if user is None or user.disabled:
+                raise Unauthenticated("user no longer exists or is disabled", code="disabled")
+            if tenant is not None and tenant.status != "active":
+                raise Unauthenticated(f"tenant {tenant.id!r} is suspended", code="suspended")
+            return Principal(
+                kind="user", subject=user.username, tenant=user.tenant_id, role=Role(user.role)
+            )
+
+    def _resolve_api_key(self, key: str) -> Principal:
+        now = datetime.now(UTC)
+        with self.meta.session() as s:
+            row = s.scalar(sa.select(ApiKey).where(ApiKey.key_hash == token_digest(key)))
+            if row is None:
+                raise Unauthenticated("unknown API key", code="bad_credentials")
+            if row.revoked_at is not None:
+                raise Unauthenticated("API key revoked", code="revoked")
+            if row.expires_at is not None and row.expires_at <= now:
+                raise Unauthenticated("API key expired", code="token_expired")
+            tenant = s.get(Tenant, row.tenant_id)
+            if tenant is None or tenant.status != "active":
+                raise Unauthenticated(f"tenant {row.tenant_id!r} is suspended", code="suspended")
+            if row.last_used_at is None or now - row.last_used_at > LAST_USED_EVERY:
+                row.last_used_at = now
+            scopes = frozenset(row.scopes)
+            return Principal(
+                kind="api_key",
+                subject=row.id,
+                tenant=row.tenant_id,
+                role=role_for_scopes(scopes),
+                scopes=scopes,
+            )
+
+    def cached(self, credential: str) -> Principal | None:
+        """The principal for a credential resolved a moment ago, without touching the database."""
+        hit = self._cache.get(credential)
+        return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+    def tenant_exists(self, tenant: str) -> bool:
+        tenants = self._tenants
+        if tenants is None:
+            with self.meta.session() as s:
+                tenants = frozenset(s.scalars(sa.select(Tenant.id)))
+            self._tenants = tenants
+        return tenant in tenants
+
+    def _cached(self, credential: str, resolve: Callable[[str], Principal]) -> Principal:
+        now = time.monotonic()
+        hit = self._cache.get(credential)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        principal = resolve(credential)
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[credential] = (now + PRINCIPAL_TTL_S, principal)
+        return principal
+
+    def _on_change(self, changes: Mapping[str, object]) -> None:
+        if changes.keys() & {"users", "tenants", "api_keys"}:
+            with self._lock:
+                self._cache.clear()
+        if "tenants" in changes:
+            self._tenants = None

@@ -1,0 +1,109 @@
+"""``helan run``: the whole platform in one process, optionally with the simulated factory.
+
+The HTTP server (uvicorn on uvloop) and the platform share one event loop, so the API reads
+live state from the same memory the ingest writes to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from pathlib import Path
+
+import uvicorn
+from rich.console import Console
+
+from helan.api.app import create_app
+from helan.config import Settings, load_settings
+from helan.platform import Platform
+
+log = logging.getLogger("helan")
+
+
+def serve(
+    *,
+    config: Path | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    sim: bool = False,
+    sim_devices: int = 30,
+) -> None:
+    settings = load_settings(config, http_host=host, http_port=port)
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # pragma: no cover - uvloop is a pinned dependency
+        pass
+    asyncio.run(_serve(settings, sim=sim, sim_devices=sim_devices))
+
+
+async def _serve(settings: Settings, *, sim: bool, sim_devices: int) -> None:
+    from helan.storage.meta.bootstrap import bootstrap_admin
+    from helan.web.routes import router as web_router
+
+    platform = Platform.build(settings)
+    admin_password = bootstrap_admin(platform.meta, settings)
+    app = create_app(platform)
+    app.include_router(web_router)
+    await platform.start()
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=settings.http_host,
+            port=settings.http_port,
+            log_level="warning",
+            lifespan="off",
+        )
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    server_task = asyncio.create_task(server.serve())
+    # uvicorn exposes readiness only as a flag, so poll it.
+    while not server.started and not server_task.done():  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+
+    sim_task: asyncio.Task[object] | None = None
+    if sim:
+        from helan.sim.embedded import run_embedded_factory
+
+        sim_task = asyncio.create_task(
+            run_embedded_factory(app, platform, devices=sim_devices, stop_event=stop)
+        )
+
+    base = f"http://{settings.http_host}:{settings.http_port}"
+    console = Console()
+    console.print(f"[bold green]Helan is running[/]  console: {base}/   API docs: {base}/docs")
+    console.print(f"MQTT: {platform.mqtt_url}   data: {settings.data_dir.resolve()}")
+    ident_wire = (
+        f"udp+tcp {settings.http_host}:{settings.ident_port}" if settings.ident_port else "off"
+    )
+    console.print(f"Identifiers: Handle {ident_wire}   REST: {base}/api/handles/<prefix>/<suffix>")
+    if admin_password:
+        console.print(
+            f"[bold yellow]First start: platform admin 'admin' password: {admin_password}[/] "
+            f"(also saved to {settings.data_dir / 'admin-password.txt'}; change it)"
+        )
+    if sim:
+        console.print(
+            f"Simulated factory: tenant 'demo', {sim_devices} devices publishing over MQTT"
+        )
+    console.print("Press Ctrl+C to stop.")
+
+    await stop.wait()
+    console.print("stopping ...")
+    if sim_task is not None:
+        sim_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sim_task
+    server.should_exit = True
+    await server_task
+    await platform.stop()

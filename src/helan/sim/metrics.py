@@ -1,0 +1,256 @@
+"""What each kind of simulated device reports, declared as data.
+
+One declaration feeds three things: the thing model provisioned for the device type, the sensor
+resolution the values are quantised to, and the ranges the tests check.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cache
+from typing import Literal
+
+from helan.core.thing import DataType
+
+Kind = Literal["pump", "meter", "cnc", "press"]
+KINDS: tuple[Kind, ...] = ("pump", "meter", "cnc", "press")
+Value = float | int | str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetricDef:
+    name: str
+    unit: str | None
+    type: DataType = "float"
+    resolution: float | None = None  # sensor step; None for counters and strings
+    min: float | None = None
+    max: float | None = None
+    zh: str
+    en: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KindDef:
+    kind: Kind
+    device_type: str  # id of the provisioned device type
+    zh: str
+    en: str
+    line_zh: str
+    line_en: str
+    metrics: tuple[MetricDef, ...]
+
+
+def _decimals(step: float) -> int:
+    return max(0, -math.floor(math.log10(step) + 1e-9))
+
+
+def quantise(value: float, step: float) -> float:
+    """Round to the sensor's step, without binary noise (0.3, not 0.30000000000000004)."""
+    return round(round(value / step) * step, _decimals(step))
+
+
+@cache
+def _steps(kind: KindDef) -> tuple[tuple[str, float | None, int], ...]:
+    return tuple(
+        (m.name, m.resolution, _decimals(m.resolution) if m.resolution else 0) for m in kind.metrics
+    )
+
+
+def quantise_values(kind: KindDef, values: dict[str, Value]) -> dict[str, Value]:
+    """The kind's metrics (others dropped), floats rounded to their sensor's step (hot path)."""
+    out: dict[str, Value] = {}
+    for name, step, decimals in _steps(kind):
+        v = values.get(name)
+        if v is None:
+            continue
+        if step is not None and isinstance(v, float):
+            v = round(round(v / step) * step, decimals)
+        out[name] = v
+    return out
+
+
+PUMP = KindDef(
+    kind="pump",
+    device_type="pump-station",
+    zh="泵站",
+    en="Pump station",
+    line_zh="泵房",
+    line_en="Pump house",
+    metrics=(
+        MetricDef(
+            name="vibration_1",
+            unit="g",
+            resolution=0.001,
+            min=0,
+            max=2,
+            zh="振动1 RMS",
+            en="Vibration 1 RMS",
+        ),
+        MetricDef(
+            name="vibration_2",
+            unit="g",
+            resolution=0.001,
+            min=0,
+            max=2,
+            zh="振动2 RMS",
+            en="Vibration 2 RMS",
+        ),
+        MetricDef(
+            name="current", unit="A", resolution=0.01, min=0, max=10, zh="电流", en="Current"
+        ),
+        MetricDef(
+            name="pressure", unit="bar", resolution=0.01, min=-5, max=10, zh="压力", en="Pressure"
+        ),
+        MetricDef(
+            name="motor_temperature",
+            unit="°C",
+            resolution=0.1,
+            min=-20,
+            max=150,
+            zh="电机温度",
+            en="Motor temperature",
+        ),
+        MetricDef(
+            name="fluid_temperature",
+            unit="°C",
+            resolution=0.1,
+            min=-20,
+            max=150,
+            zh="介质温度",
+            en="Fluid temperature",
+        ),
+        MetricDef(
+            name="voltage", unit="V", resolution=0.1, min=0, max=400, zh="电压", en="Voltage"
+        ),
+        MetricDef(
+            name="flow_rate",
+            unit="L/min",
+            resolution=0.1,
+            min=0,
+            max=300,
+            zh="流量",
+            en="Flow rate",
+        ),
+    ),
+)
+# SKAB column feeding each pump metric, in data.SKAB_COLUMNS order.
+PUMP_COLUMNS = tuple(m.name for m in PUMP.metrics)
+
+METER = KindDef(
+    kind="meter",
+    device_type="power-meter",
+    zh="电能表",
+    en="Power meter",
+    line_zh="配电室",
+    line_en="Substation",
+    metrics=(
+        MetricDef(
+            name="active_power",
+            unit="kW",
+            resolution=0.1,
+            min=0,
+            max=2000,
+            zh="有功功率",
+            en="Active power",
+        ),
+        MetricDef(
+            name="reactive_power",
+            unit="kvar",
+            resolution=0.1,
+            min=-2000,
+            max=2000,
+            zh="无功功率",
+            en="Reactive power",
+        ),
+        MetricDef(
+            name="power_factor",
+            unit=None,
+            resolution=0.001,
+            min=0,
+            max=1,
+            zh="功率因数",
+            en="Power factor",
+        ),
+        MetricDef(
+            name="energy_total",
+            unit="kWh",
+            resolution=0.01,
+            min=0,
+            zh="累计电能",
+            en="Energy (total)",
+        ),
+        MetricDef(
+            name="co2_total", unit="kg", resolution=0.1, min=0, zh="累计碳排放", en="CO2 (total)"
+        ),
+    ),
+)
+
+_MACHINE_COMMON = (
+    MetricDef(name="state", unit=None, type="string", zh="状态", en="State"),
+    MetricDef(name="part_count", unit="pcs", type="int", min=0, zh="产量", en="Parts"),
+    MetricDef(name="reject_count", unit="pcs", type="int", min=0, zh="废品数", en="Rejects"),
+    MetricDef(
+        name="cycle_time", unit="s", resolution=0.1, min=0, max=3600, zh="节拍", en="Cycle time"
+    ),
+)
+CNC = KindDef(
+    kind="cnc",
+    device_type="cnc-machine",
+    zh="数控机床",
+    en="CNC machine",
+    line_zh="机加工线",
+    line_en="Machining line",
+    metrics=(
+        *_MACHINE_COMMON,
+        MetricDef(
+            name="spindle_speed",
+            unit="rpm",
+            resolution=1,
+            min=0,
+            max=24000,
+            zh="主轴转速",
+            en="Spindle speed",
+        ),
+        MetricDef(
+            name="spindle_load",
+            unit="%",
+            resolution=0.1,
+            min=0,
+            max=150,
+            zh="主轴负载",
+            en="Spindle load",
+        ),
+    ),
+)
+PRESS = KindDef(
+    kind="press",
+    device_type="stamping-press",
+    zh="冲压机",
+    en="Stamping press",
+    line_zh="冲压线",
+    line_en="Stamping line",
+    metrics=(
+        *_MACHINE_COMMON,
+        MetricDef(
+            name="press_force",
+            unit="kN",
+            resolution=0.1,
+            min=0,
+            max=10000,
+            zh="冲压力",
+            en="Press force",
+        ),
+        MetricDef(
+            name="stroke_rate",
+            unit="spm",
+            resolution=0.1,
+            min=0,
+            max=120,
+            zh="冲次",
+            en="Stroke rate",
+        ),
+    ),
+)
+
+KIND_DEFS: dict[Kind, KindDef] = {k.kind: k for k in (PUMP, METER, CNC, PRESS)}

@@ -1,0 +1,1 @@
+"""Persistence: metadata (SQLAlchemy) and telemetry (one protocol; DuckDB and PostgreSQL)."""

@@ -1,0 +1,263 @@
+"""Metadata tables: enterprises, people and keys that act for them, thing models, devices, assets.
+
+Natural keys (tenant slug, device id) are the primary keys because they are what appears in
+topics, URLs and telemetry rows; every tenant-owned table leads with ``tenant_id`` so a query
+that forgets the tenant cannot use an index by accident and stands out in review.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite hands back naive ones otherwise)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime,
+        dict[str, Any]: sa.JSON,
+        list[Any]: sa.JSON,
+    }
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    uscc: Mapped[str | None] = mapped_column(sa.String(18), unique=True)
+    industry: Mapped[str | None] = mapped_column(sa.String(100))
+    region: Mapped[str | None] = mapped_column(sa.String(6))
+    status: Mapped[str] = mapped_column(sa.String(16), default="active")
+    retention_days: Mapped[int] = mapped_column(default=365)
+    allow_auto_create: Mapped[bool] = mapped_column(default=False)
+    # Enterprise identifier prefix (88.118.100): its devices get identifiers under it, served
+    # by the platform's identifier node. Set by platform administrators only.
+    ident_prefix: Mapped[str | None] = mapped_column(sa.String(64), unique=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    username: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    tenant_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(sa.String(32))
+    display_name: Mapped[str | None] = mapped_column(sa.String(200))
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    password_hash: Mapped[str] = mapped_column(sa.String(200))
+    disabled: Mapped[bool] = mapped_column(default=False)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class RefreshToken(Base):
+    """A refresh token (stored as its SHA-256); ``family`` ties rotated tokens together so a
+    replayed, already-rotated token revokes the whole chain."""
+
+    __tablename__ = "refresh_tokens"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    username: Mapped[str] = mapped_column(
+        sa.ForeignKey("users.username", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    family: Mapped[str] = mapped_column(sa.String(32), index=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(100))
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    scopes: Mapped[list[Any]] = mapped_column(default=list)
+    created_by: Mapped[str] = mapped_column(sa.String(100))
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DeviceType(Base):
+    """A thing model: properties (metrics), events and services (commands), kept as documents."""
+
+    __tablename__ = "device_types"
+
+    tenant_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str | None] = mapped_column(sa.String(2000))
+    properties: Mapped[list[Any]] = mapped_column(default=list)
+    events: Mapped[list[Any]] = mapped_column(default=list)
+    services: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Asset(Base):
+    """A node of the plant tree (site → line → cell); devices hang off any node."""
+
+    __tablename__ = "assets"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "parent_id"], ["assets.tenant_id", "assets.id"], ondelete="RESTRICT"
+        ),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    parent_id: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Device(Base):
+    __tablename__ = "devices"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "device_type_id"],
+            ["device_types.tenant_id", "device_types.id"],
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "asset_id"], ["assets.tenant_id", "assets.id"], ondelete="RESTRICT"
+        ),
+        # No ON DELETE action: the API refuses to delete a gateway that still has devices, and
+        # a tenant's cascade removes gateway and children in one statement.
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "gateway_id"],
+            ["devices.tenant_id", "devices.id"],
+            name="fk_devices_gateway",
+        ),
+        sa.Index("ix_devices_tenant_type", "tenant_id", "device_type_id"),
+        sa.Index("ix_devices_tenant_asset", "tenant_id", "asset_id"),
+        sa.Index("ix_devices_tenant_gateway", "tenant_id", "gateway_id"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    device_type_id: Mapped[str | None] = mapped_column(sa.String(64))
+    asset_id: Mapped[str | None] = mapped_column(sa.String(64))
+    # The device that connects on this one's behalf (an edge gateway): its credential may publish
+    # and take commands for this device too. One level only: a gateway has no gateway.
+    gateway_id: Mapped[str | None] = mapped_column(sa.String(64))
+    vendor: Mapped[str | None] = mapped_column(sa.String(200))
+    model: Mapped[str | None] = mapped_column(sa.String(200))
+    firmware: Mapped[str | None] = mapped_column(sa.String(100))
+    location: Mapped[str | None] = mapped_column(sa.String(200))
+    identifier: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    credential_hash: Mapped[str] = mapped_column(sa.String(64))
+    credential_rotated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AuditEntry(Base):
+    """Who did what to which object, and whether it worked. No foreign keys: the trail outlives
+    the objects it mentions."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("ix_audit_tenant_at", "tenant_id", "at"),)
+
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True
+    )
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    tenant_id: Mapped[str | None] = mapped_column(sa.String(32))
+    actor_kind: Mapped[str] = mapped_column(sa.String(16))
+    actor: Mapped[str] = mapped_column(sa.String(100))
+    action: Mapped[str] = mapped_column(sa.String(64))
+    object_type: Mapped[str] = mapped_column(sa.String(32))
+    object_id: Mapped[str | None] = mapped_column(sa.String(200))
+    result: Mapped[str] = mapped_column(sa.String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Command(Base):
+    """A remote command to a device and its outcome (pending, success, failure, timeout)."""
+
+    __tablename__ = "commands"
+    __table_args__ = (
+        sa.Index("ix_commands_tenant_device", "tenant_id", "device_id", "created_at"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    device_id: Mapped[str] = mapped_column(sa.String(64))
+    service: Mapped[str] = mapped_column(sa.String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    reason: Mapped[str | None] = mapped_column(sa.String(32))
+    message: Mapped[str | None] = mapped_column(sa.String(500))
+    requested_by: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+
+
+class SparkplugBirth(Base):
+    """The last birth certificate of a Sparkplug edge node (``device`` empty) or of one of its
+    devices: what the host needs to decode DATA that the broker queued while it was down."""
+
+    __tablename__ = "sparkplug_births"
+
+    tenant_id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    edge_node: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    device: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    bdseq: Mapped[int | None] = mapped_column(sa.BigInteger)
+    helan_commands: Mapped[bool] = mapped_column(default=False)
+    metrics: Mapped[list[Any]] = mapped_column(default=list)  # [name, alias | None, datatype]
+    born_at: Mapped[datetime] = mapped_column(default=utcnow)

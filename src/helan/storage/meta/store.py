@@ -1,0 +1,131 @@
+"""The metadata database: one engine, sessions, migrations, and change notifications.
+
+Readers that keep metadata in memory (the device directory, the auth cache) subscribe with
+:meth:`MetaStore.on_change`; after every commit they hear which tables it touched, so the
+ingest hot path never waits on SQL and never serves a stale credential for long.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
+
+from helan.core.errors import Conflict
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+# table -> primary keys of the rows a commit touched; None when a bulk statement hid which.
+Changes = Mapping[str, frozenset[tuple[Any, ...]] | None]
+ChangeListener = Callable[[Changes], None]
+
+
+def normalise_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL whatever spelling the operator chose."""
+    for prefix in ("postgresql://", "postgres://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.close()
+
+
+class MetaStore:
+    def __init__(self, url: str) -> None:
+        self.url = normalise_url(url)
+        kwargs: dict[str, Any] = {}
+        if self.url.startswith("sqlite"):
+            kwargs["connect_args"] = {"check_same_thread": False}
+        else:
+            kwargs["pool_pre_ping"] = True
+        self.engine: Engine = sa.create_engine(self.url, **kwargs)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._listeners: list[ChangeListener] = []
+        self._lock = threading.Lock()
+        event.listen(self._sessions, "after_flush", _remember_tables)
+        event.listen(self._sessions, "after_commit", self._after_commit)
+        event.listen(self._sessions, "after_rollback", _forget_tables)
+        event.listen(self._sessions, "do_orm_execute", _remember_statement_table)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision shipped with this package."""
+        cfg = Config()
+        cfg.set_main_option("script_location", MIGRATIONS.as_posix())
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session that commits on success and rolls back on any error; a constraint
+        violation (duplicate key, row still referenced) becomes :class:`Conflict`."""
+        try:
+            with self._sessions() as s, s.begin():
+                yield s
+        except sa.exc.IntegrityError as exc:
+            raise Conflict(f"conflicts with existing data: {exc.orig}") from exc
+
+    def on_change(self, listener: ChangeListener) -> None:
+        with self._lock:
+            self._listeners.append(listener)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _after_commit(self, session: Session) -> None:
+        touched: dict[str, set[tuple[Any, ...]] | None] = session.info.pop("helan_changes", {})
+        if not touched:
+            return
+        changes = {t: None if keys is None else frozenset(keys) for t, keys in touched.items()}
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(changes)
+            except Exception:  # a broken listener must not fail the writer's commit
+                log.exception("metadata change listener failed")
+
+
+def _remember_tables(session: Session, _flush: Any) -> None:
+    touched: dict[str, set[tuple[Any, ...]] | None] = session.info.setdefault("helan_changes", {})
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        mapper = sa.inspect(obj).mapper
+        table = mapper.persist_selectable.name
+        keys = touched.setdefault(table, set())
+        if keys is not None:
+            keys.add(tuple(mapper.primary_key_from_instance(obj)))
+
+
+def _remember_statement_table(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(state.statement, "table", None)
+        if table is not None:
+            state.session.info.setdefault("helan_changes", {})[table.name] = None
+
+
+def _forget_tables(session: Session) -> None:
+    session.info.pop("helan_changes", None)

@@ -1,0 +1,1 @@
+"""Embedded DuckDB backend of the telemetry store."""

@@ -1,0 +1,1 @@
+"""PostgreSQL backend of the telemetry store (TimescaleDB when available)."""
