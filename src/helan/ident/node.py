@@ -18,6 +18,7 @@ from helan.ident.model import NA_PREFIX, Handle, SiteInfo, handle_key, prefix_ha
 from helan.ident.store.base import HandleStore
 from helan.ident.wire import messages as m
 from helan.ident.wire.answers import (
+    ENVELOPE_HEAD,
     AnswerCache,
     all_public,
     expiry,
@@ -35,6 +36,7 @@ _NO_CREDENTIAL = bytes(4)
 # serial, recursion count and reserved byte as zeros, expiration, body length.
 _SUCCESS_OPCODE_RC = m.HEADER.pack(OpCode.RESOLUTION, ResponseCode.SUCCESS, 0, 0, 0, 0, 0, 0)[:8]
 _SUCCESS_REST = struct.Struct(">I4xII")
+_SUCCESS_FRAME = m.HEADER_SIZE + 4  # what a success reply adds to the record: header, credential
 _CACHEABLE = {
     int(rc).to_bytes(4, "big")
     for rc in (ResponseCode.SUCCESS, ResponseCode.HANDLE_NOT_FOUND, ResponseCode.VALUES_NOT_FOUND)
@@ -158,38 +160,52 @@ class Node:
         raise HandleError(ResponseCode.OPERATION_NOT_SUPPORTED, f"operation {request.opcode}")
 
     def _fast(self, data: bytes, handle_key: bytes) -> bytes | None:
-        """The reply after the envelope to an unfiltered resolution of an existing, all-public
-        record, without building message objects; None sends the request down the general path.
-        A stored key was a valid handle when registered, so a hit needs no syntax check."""
+        """The whole reply to an unfiltered resolution of an existing, all-public record, built
+        without message objects; None sends the request on to the answer cache and the general
+        path. A stored key was a valid handle when registered, so a hit needs no syntax check.
+        It runs before the cache: a store read costs about what a cache lookup does, and caching
+        answers to a random stream of existing handles would only churn the cache."""
         raw = self.store.get(handle_key)
         if raw is None or not all_public(raw):
             return None
         flags = int.from_bytes(data[28:32], "big") & _ECHO
-        header = _SUCCESS_REST.pack(flags, expiry(), len(raw))
-        return b"".join((_SUCCESS_OPCODE_RC, header, raw, _NO_CREDENTIAL))
+        size = len(raw)
+        return b"".join(
+            (
+                ENVELOPE_HEAD,
+                data[4:16],
+                (size + _SUCCESS_FRAME).to_bytes(4, "big"),
+                _SUCCESS_OPCODE_RC,
+                _SUCCESS_REST.pack(flags, expiry(), size),
+                raw,
+                _NO_CREDENTIAL,
+            )
+        )
 
     def respond(self, data: bytes) -> bytes:
         """Decode, answer and encode one request; every failure becomes a protocol error reply.
 
-        Plain resolution requests are answered from ``answers`` (keyed by handle and filter,
-        dropped on every write of the handle) when they can be; misses fill it.
+        Unfiltered resolutions of public records are answered straight from the store; other
+        plain resolution requests from ``answers`` (keyed by handle and filter, dropped on every
+        write of the handle) when they can be; misses fill it.
         """
         key = request_key(data)
         if key is None:
             return self._respond(data)
-        tail = self.answers.get(key)
-        if tail is None:
+        if key[1][:8] == _UNFILTERED:
             try:
-                tail = self._fast(data, key[0]) if key[1][:8] == _UNFILTERED else None
+                out = self._fast(data, key[0])
             except (IndexError, HandleError):  # a damaged record: the general path reports it
-                tail = None
-            if tail is None:
-                out = self._respond(data)
-                if out[24:28] in _CACHEABLE:
-                    self.answers.put(key, out[m.ENVELOPE_SIZE :])
+                out = None
+            if out is not None:
                 return out
-            self.answers.put(key, tail)
-        return with_envelope(data, tail)
+        tail = self.answers.get(key)
+        if tail is not None:
+            return with_envelope(data, tail)
+        out = self._respond(data)
+        if out[24:28] in _CACHEABLE:
+            self.answers.put(key, out[m.ENVELOPE_SIZE :])
+        return out
 
     def _respond(self, data: bytes) -> bytes:
         try:

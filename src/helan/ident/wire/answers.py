@@ -22,7 +22,7 @@ QuestionKey = tuple[bytes, bytes]  # (handle key, filters + echoed flags)
 _RESOLUTION_REQUEST = (1).to_bytes(4, "big") + bytes(4)  # opcode 1, response code 0
 _RRDG = int(OpFlag.RRDG)
 _ECHO = int(OpFlag.CERT | OpFlag.PUBL | OpFlag.KPAL)
-_ENVELOPE_HEAD = bytes([PROTOCOL_MAJOR, PROTOCOL_MINOR, PROTOCOL_MAJOR & 0x03, PROTOCOL_MINOR])
+ENVELOPE_HEAD = bytes([PROTOCOL_MAJOR, PROTOCOL_MINOR, PROTOCOL_MAJOR & 0x03, PROTOCOL_MINOR])
 _PREFIX_RECORDS = b"0.NA/"
 _NO_CREDENTIAL = bytes(4)
 # envelope flags (byte 2), message length (16), op flags (28), body length (40), handle length (44)
@@ -64,7 +64,7 @@ def request_key(data: bytes) -> QuestionKey | None:
 
 def with_envelope(request: bytes, tail: bytes) -> bytes:
     """A reply: a fresh envelope carrying the request's session and request ids, then ``tail``."""
-    return b"".join((_ENVELOPE_HEAD, request[4:16], len(tail).to_bytes(4, "big"), tail))
+    return b"".join((ENVELOPE_HEAD, request[4:16], len(tail).to_bytes(4, "big"), tail))
 
 
 def all_public(record: bytes) -> bool:
