@@ -61,6 +61,11 @@ def _value_type(value: bytes) -> bytes:
     return value[_TYPE_AT + 4 : _TYPE_AT + 4 + n]
 
 
+def _value_data(value: bytes) -> bytes:
+    at = _TYPE_AT + 4 + int.from_bytes(value[_TYPE_AT : _TYPE_AT + 4], "big")
+    return value[at + 4 : at + 4 + int.from_bytes(value[at : at + 4], "big")]
+
+
 def _value_index(value: bytes) -> int:
     return int.from_bytes(value[:4], "big")
 
@@ -89,6 +94,17 @@ def select_values(
 
 
 _DELEGATION_TYPES = (b"HS_SITE", b"HS_PUBKEY", b"HS_SIGNATURE")
+
+
+def service_handles(raw_record: bytes) -> tuple[bytes, ...]:
+    """The handles named by a record's ``HS_SERV`` values: a delegation that says "the sites of
+    this prefix are the ``HS_SITE`` values of that service handle" (RFC 3651 section 3.3)."""
+    _, values = split_record(raw_record)
+    out = []
+    for value in values:
+        if _value_type(value).upper() == b"HS_SERV":
+            out.append(_value_data(value))
+    return tuple(out)
 
 
 def site_values(raw_record: bytes) -> tuple[bytes, ...]:
@@ -136,9 +152,13 @@ class Node:
             if prefix.upper() in self.homed:
                 break
             delegation = self.store.get(handle_key(prefix_handle(prefix)))
-            if delegation is not None and (sites := site_values(delegation)):
+            if delegation is None:
+                continue
+            if sites := site_values(delegation):
                 ref = prefix_handle(prefix).encode()
                 return Answer(ResponseCode.PREFIX_REFERRAL, m.ReferralResponse(ref, sites))
+            if services := service_handles(delegation):
+                return self._service_referral(services[0])
         else:
             if not (handle.is_prefix_record and NA_PREFIX.upper() in self.homed):
                 msg = f"this node is not responsible for prefix {handle.prefix_chain()[0]}"
@@ -146,6 +166,13 @@ class Node:
         return Answer(
             ResponseCode.HANDLE_NOT_FOUND, m.ErrorResponse(f"{handle} not found".encode())
         )
+
+    def _service_referral(self, service: bytes) -> Answer:
+        """RC_SERVICE_REFERRAL to ``service``, with its sites when this node holds its record
+        (the client then needs no extra round trip), else without (the client resolves it)."""
+        held = self.store.get(service.upper())  # checked as a handle when it was stored
+        sites = site_values(held) if held is not None else ()
+        return Answer(ResponseCode.SERVICE_REFERRAL, m.ReferralResponse(service, sites or None))
 
     def answer_request(self, request: m.Message) -> Answer:
         body = request.body

@@ -89,6 +89,14 @@ def check_values(values: Sequence[HandleValue]) -> None:
             decode_admin(value.data)
         elif value.type == "HS_SITE":
             decode_site(value.data)
+        elif value.type == "HS_SERV":
+            try:
+                Handle.parse(value.data.decode("utf-8"))
+            except (UnicodeDecodeError, HandleError) as exc:
+                raise HandleError(
+                    ResponseCode.INVALID_VALUE,
+                    f"value {value.index}: HS_SERV must name a service handle ({exc})",
+                ) from None
 
 
 class Registry:

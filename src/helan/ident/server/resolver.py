@@ -5,6 +5,11 @@ To resolve ``88.118.100/SN-1`` it asks the root for ``0.NA/88.118.100``; the roo
 enterprise's ``HS_SITE``; the enterprise node answers the handle. Every answer is cached for
 its TTL (negative answers for ``negative_ttl``), concurrent identical queries share one walk,
 and a walk is bounded in hops and refuses to visit the same site twice for one question.
+
+A delegation may name a service handle (``HS_SERV``) instead of listing sites: the resolver
+then resolves that handle's ``HS_SITE`` values (cached like any answer) and goes on there, as
+it does for an RC_SERVICE_REFERRAL. A question that would need its own answer (a service handle
+that leads back to itself) fails with RC_RECURSION_COUNT_TOO_HIGH instead of waiting forever.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from helan.ident.codes import OpCode, OpFlag, ResponseCode
@@ -26,7 +32,11 @@ from helan.ident.wire.records import decode_site, decode_values
 
 Key = tuple[bytes, tuple[int, ...], tuple[bytes, ...]]
 _SIGNATURE = SIGNATURE_TYPE.encode()
-_DELEGATION_TYPES = (b"HS_SITE", PUBKEY_TYPE.encode(), _SIGNATURE)
+_DELEGATION_TYPES = (b"HS_SITE", b"HS_SERV", PUBKEY_TYPE.encode(), _SIGNATURE)
+_SERVICE_TYPES = (b"HS_SITE", PUBKEY_TYPE.encode(), _SIGNATURE)
+# The questions the current call chain is answering: a nested question equal to one of them
+# would wait on its own future.
+_answering: ContextVar[frozenset[Key]] = ContextVar("_answering", default=frozenset())
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +54,10 @@ def _ttl_of(values: Sequence[bytes], default: int) -> float:
     for value in decode_values(values):
         ttls.append(value.ttl - now if value.ttl_type == 1 else value.ttl)
     return max(0.0, min(ttls)) if ttls else float(default)
+
+
+def _services(values: Sequence[bytes]) -> list[str]:
+    return [v.data.decode("utf-8", "replace") for v in decode_values(values) if v.type == "HS_SERV"]
 
 
 def _targets(site_values: Sequence[bytes], tcp: bool) -> tuple[Target, ...]:
@@ -111,10 +125,17 @@ class Resolver:
         key: Key = (parsed.key, indexes, types)
         if (hit := self.cache.get(key)) is not None:
             return hit
+        answering = _answering.get()
+        if key in answering or len(answering) > self.max_hops:
+            raise HandleError(
+                ResponseCode.RECURSION_COUNT_TOO_HIGH,
+                f"resolving {parsed} needs its own answer: a service referral loop",
+            )
         if (pending := self._inflight.get(key)) is not None:
             return await asyncio.shield(pending)
         future: asyncio.Future[Resolved] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
+        token = _answering.set(answering | {key})
         try:
             result = await self._walk(parsed, indexes, types)
         except BaseException as exc:
@@ -124,6 +145,7 @@ class Resolver:
         else:
             future.set_result(result)
         finally:
+            _answering.reset(token)
             del self._inflight[key]
         return result
 
@@ -160,6 +182,27 @@ class Resolver:
             raise HandleError(answer.rc, answer.message or f"prefix {prefix} is not registered")
         return answer
 
+    async def _sites(
+        self, values: Sequence[bytes], referred: bytes | None, zone_key: bytes | None
+    ) -> tuple[tuple[Target, ...], bytes | None]:
+        """Where to ask next, and the key that signs the answers there: the ``HS_SITE`` values
+        themselves, else those of the service handle the values (``HS_SERV``) or a service
+        referral (``referred``) name. A service hop is trusted as far as the service handle's
+        own answer was authenticated."""
+        if targets := _targets(values, tcp=False):
+            return targets, zone_key
+        services = _services(values) or ([referred.decode("utf-8", "replace")] if referred else [])
+        if not services:
+            return (), None
+        service = await self.resolve(services[0], (), _SERVICE_TYPES)
+        if service.rc != ResponseCode.SUCCESS:
+            raise HandleError(
+                ResponseCode.SERVER_NOT_RESP,
+                f"service handle {services[0]}: {service.message or ResponseCode(service.rc).name}",
+            )
+        key = published_key(service.values) if service.authenticated else None
+        return _targets(service.values, tcp=False), key
+
     def _hop_key(self, key: bytes | None, handle: bytes, values: Sequence[bytes]) -> bytes | None:
         """The key that signs the zone below a delegation, if the delegation verifies."""
         if key is None or not verify_values(handle.decode("utf-8", "replace"), values, key):
@@ -177,9 +220,9 @@ class Resolver:
             targets = self.roots
         else:
             site = await self._site_of(handle.prefix)
-            targets = _targets(site.values, tcp=False)
             # The delegation record was verified in its own walk; its key signs this zone.
             zone_key = published_key(site.values) if site.authenticated else None
+            targets, zone_key = await self._sites(site.values, None, zone_key)
         asked = types  # a trusting resolver also asks for the signature of a filtered answer
         if zone_key is not None and (types or indexes):
             asked = (*types, _SIGNATURE)
@@ -205,8 +248,12 @@ class Resolver:
                 ResponseCode.PREFIX_REFERRAL,
                 ResponseCode.SERVICE_REFERRAL,
             ) and isinstance(body, m.ReferralResponse):
-                zone_key = self._hop_key(zone_key, body.handle, body.values or ())
-                targets = _targets(body.values or (), tcp=False)
+                values = body.values or ()
+                if msg.rc == ResponseCode.PREFIX_REFERRAL:
+                    zone_key = self._hop_key(zone_key, body.handle, values)
+                    targets, zone_key = await self._sites(values, None, zone_key)
+                else:  # the sites, if given, are those of the service handle: not signed here
+                    targets, zone_key = await self._sites(values, body.handle, None)
                 continue
             text = (
                 body.message.decode("utf-8", "replace") if isinstance(body, m.ErrorResponse) else ""
