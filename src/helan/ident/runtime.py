@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from helan.ident.codes import DEFAULT_PORT
 from helan.ident.model import SiteInfo, prefix_handle
@@ -17,6 +18,9 @@ from helan.ident.server.resolver import Resolver
 from helan.ident.store import HandleStore, open_store
 from helan.ident.trust.signing import PUBKEY_INDEX, Signer
 from helan.ident.trust.sm2 import PrivateKey
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp as ASGIApplication
 
 
 @dataclass
@@ -58,6 +62,10 @@ class RunningNode:
             self.resolver = Resolver(cfg.roots, trust_anchor=cfg.trust_anchor)
             self.listener = Listener(cfg.host, cfg.port, aio=self.resolver.respond)
             await self.listener.start()
+            if cfg.rest_port is not None:
+                from helan.ident.rest.proxy import create_proxy_app
+
+                await self._start_rest(create_proxy_app(self.resolver), cfg.rest_port)
             return
         store = self.store = open_store(cfg.store, cfg.data_dir)
         homed = list(cfg.prefixes) + (["0.NA"] if cfg.role is Role.ROOT else [])
@@ -83,17 +91,16 @@ class RunningNode:
             for prefix in homed:
                 self.registry.bootstrap_prefix(prefix, cfg.admin_secret, site)
         if cfg.rest_port is not None:
-            await self._start_rest(cfg.rest_port)
+            from helan.ident.rest.app import create_app
 
-    async def _start_rest(self, port: int) -> None:
+            await self._start_rest(create_app(self.registry), cfg.rest_port)
+
+    async def _start_rest(self, app: ASGIApplication, port: int) -> None:
         import uvicorn
 
-        from helan.ident.rest.app import create_app
-
-        assert self.registry is not None
         server = uvicorn.Server(
             uvicorn.Config(
-                create_app(self.registry),
+                app,
                 host=self.config.host,
                 port=port,
                 log_level="warning",

@@ -35,7 +35,7 @@ def _flag(request: Request, name: str, default: bool) -> bool:
     return default if raw is None else raw.lower() == "true"
 
 
-def _indexes(request: Request) -> tuple[int, ...]:
+def indexes_of(request: Request) -> tuple[int, ...]:
     try:
         return tuple(int(i) for i in request.query_params.getlist("index"))
     except ValueError:
@@ -64,7 +64,7 @@ class HandleApi:
             if found is None:
                 raise HandleError(ResponseCode.HANDLE_NOT_FOUND, f"{handle} not found")
             stored, values = found
-            indexes = _indexes(request)
+            indexes = indexes_of(request)
             types = request.query_params.getlist("type")
             shown = [v for v in values if v.public_read]
             if indexes or types:
@@ -113,7 +113,7 @@ class HandleApi:
             values = [value_from_json(v) for v in items]
             who = await self._who(request)
             overwrite = _flag(request, "overwrite", True)
-            indexes = _indexes(request)
+            indexes = indexes_of(request)
             if indexes:
                 chosen = [v for v in values if v.index in indexes]
                 await self._call(self.registry.put_values, who, handle, chosen, overwrite=overwrite)
@@ -132,7 +132,7 @@ class HandleApi:
         try:
             handle = Handle.parse(name)
             who = await self._who(request)
-            indexes = _indexes(request)
+            indexes = indexes_of(request)
             if indexes:
                 await self._call(self.registry.delete_values, who, handle, indexes)
             else:
