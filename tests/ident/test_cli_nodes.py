@@ -17,7 +17,6 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-
 from tests.conftest import free_port
 from tests.ident.test_hierarchy import _delegation
 
@@ -43,7 +42,7 @@ def _serve(tmp: Path, role: str, secret: str, *args: str) -> Proc:
     env = {**os.environ, "HELAN_IDENT_SECRET": secret}
     argv = [HELAN, "ident", "serve", "--role", role, "--port", str(port), "--rest-port", str(rest)]
     argv += ["--store", f"lmdb:{tmp / role}", *args]
-    popen = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE)  # noqa: S603 - our CLI
+    popen = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE)
     return Proc(popen, port, rest)
 
 
@@ -66,9 +65,7 @@ def nodes(tmp_path: Path) -> Iterator[dict[str, Proc]]:
     try:
         procs["root"] = _serve(tmp_path, "root", "root-secret")
         procs["secondary"] = _serve(tmp_path, "secondary", "sec-secret", "--prefix", "88.118")
-        procs["enterprise"] = _serve(
-            tmp_path, "enterprise", "ent-secret", "--prefix", "88.118.100"
-        )
+        procs["enterprise"] = _serve(tmp_path, "enterprise", "ent-secret", "--prefix", "88.118.100")
         root = f"127.0.0.1:{procs['root'].port}"
         procs["resolver"] = _serve(tmp_path, "resolver", "", "--root", root)
         for proc in procs.values():
@@ -82,7 +79,7 @@ def nodes(tmp_path: Path) -> Iterator[dict[str, Proc]]:
 
 
 def _resolve(server: int, handle: str, *flags: str) -> dict[str, object]:
-    out = subprocess.run(  # noqa: S603 - our CLI
+    out = subprocess.run(
         [HELAN, "ident", "resolve", handle, "--server", f"127.0.0.1:{server}", *flags],
         capture_output=True,
         timeout=30,

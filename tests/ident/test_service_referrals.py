@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from tests.ident.test_hierarchy import _auth, _delegation, _node, _put
 
 from helan.ident.codes import ResponseCode
 from helan.ident.errors import HandleError
@@ -17,7 +18,6 @@ from helan.ident.server.client import HandleClient, Target
 from helan.ident.server.resolver import Resolver
 from helan.ident.wire import messages as m
 from helan.ident.wire.records import decode_values
-from tests.ident.test_hierarchy import _auth, _delegation, _node, _put
 
 ROOT_ADMIN = _auth("300%3A0.NA/0.NA", "root-secret")
 
