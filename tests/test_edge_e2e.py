@@ -155,7 +155,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         assert provisioned.returncode == 0, provisioned.stdout + provisioned.stderr
         said = " ".join(provisioned.stdout.split())  # rich wraps long lines
         assert f"device {PUMP}: 6 properties, services: set_pump_speed_sp" in said
-        assert f"device {OVEN}: 4 properties, services: set_oven_setpoint, oven_reset_count" in said
+        assert f"device {OVEN}: 8 properties, services: set_oven_setpoint, oven_reset_count" in said
         procs.append(("helan edge", _start(["edge", f"--config={out}", "--health-every=2"], env)))
         with httpx.Client(base_url=base, timeout=5) as client:
             r = client.post("/api/v1/auth/token", data={"username": "admin", "password": password})
@@ -222,6 +222,12 @@ def test_modbus_and_opcua_values_reach_the_store(demo: Demo) -> None:
         )
         assert isinstance(oven["oven_count"], int)
         assert 150.0 < oven["oven_temperature"] < 200.0  # near the oven's 180 degC setpoint
+        zones = _wait(  # an array node: each element its own metric
+            lambda: (v := _live(client, demo.auth, OVEN)) and "oven_zone4_temp" in v and v,
+            30,
+            "the oven's zone temperatures (array elements) in its live state",
+        )
+        assert 150.0 < zones["oven_zone1_temp"] < zones["oven_zone4_temp"] < 210.0
         assert not {m for m in pump if m.startswith("oven_")}  # each PLC feeds its own device
         now = int(time.time() * 1000)
         for device, metric in ((PUMP, "pump_pressure"), (OVEN, "oven_temperature")):

@@ -146,7 +146,8 @@ def thing_models(config: EdgeConfig, opcua: Mapping[str, OpcUaTypes]) -> dict[st
     for o in config.opcua:
         types = opcua[o.name]
         for n in o.nodes:
-            add(n.device or o.device, n.metric, types.nodes[n.node_id], n)
+            for metric in n.metrics:  # an array's elements share its data type and unit
+                add(n.device or o.device, metric, types.nodes[n.node_id], n)
         for s in o.services:
             kinds = types.inputs[s.method_id]
             if len(kinds) != len(s.inputs):

@@ -3,34 +3,53 @@ and methods, with optional Basic256Sha256 security and username login.
 
 Node ids (namespace ``urn:helan:sim:oven``, index 2): ``ns=2;s=Oven.Temperature`` (Double,
 degC), ``ns=2;s=Oven.Running`` (Boolean), ``ns=2;s=Oven.Count`` (UInt32 parts made),
-``ns=2;s=Oven.Setpoint`` (Double, writable), methods ``ns=2;s=Oven.ResetCount()`` and
+``ns=2;s=Oven.Setpoint`` (Double, writable), ``ns=2;s=Oven.Zones`` (Double[4], the
+temperatures of the oven's four zones), methods ``ns=2;s=Oven.ResetCount()`` and
 ``ns=2;s=Oven.SetCount(UInt32)`` (both return the previous count) on object ``ns=2;s=Oven``.
-For load tests, ``bank`` extra Double variables ``ns=2;s=Bank.{i}`` change every period.
-``python -m helan.sim.plc.opcua PORT BANK PERIOD_S`` serves one on its own.
+For load tests, ``bank`` extra Double variables ``ns=2;s=Bank.{i}`` change every period, and
+``arrays`` Double[``array_length``] variables ``ns=2;s=ArrayBank.{i}`` (a PLC data block of REALs)
+change as a whole every period, all stamped with the same source timestamp (the PLC's cycle):
+one array write is one notification however long the array, which is how a pure-Python server
+offers tens of thousands of points/s. ``python -m helan.sim.plc.opcua PORT BANK PERIOD_S
+[--arrays N] [--array-length L]`` serves one on its own.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import math
 import random
 import time
+from collections.abc import Sequence
+from datetime import UTC
 from pathlib import Path
 
 from asyncua import ua
 from asyncua.common.methods import uamethod
+from asyncua.common.node import Node
 from asyncua.crypto.permission_rules import User, UserRole
 from asyncua.crypto.truststore import TrustStore
 from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
 from asyncua.server.server import Server
 from asyncua.server.user_managers import UserManager
+from asyncua.ua.attribute_ids import AttributeIds
 
 NAMESPACE = "urn:helan:sim:oven"
+ZONES = (-3.0, -1.0, 1.0, 3.0)  # each zone's offset from the oven's temperature
 
 
 def _nid(name: str, idx: int) -> ua.NodeId:
     return ua.NodeId.from_string(f"ns={idx};s={name}")
+
+
+async def _one_dimension(node: Node, length: int) -> None:
+    """Declare an array variable as the PLC would (ValueRank 1, ArrayDimensions [length]), so a
+    client browsing it sees its shape."""
+    await node.write_value_rank(ua.ValueRank.OneDimension)
+    dims = ua.Variant([length], ua.VariantType.UInt32, is_array=True)
+    await node.write_attribute(AttributeIds.ArrayDimensions, ua.DataValue(dims))
 
 
 class _Users(UserManager):
@@ -60,9 +79,17 @@ class SimulatedOpcUaPlc:
         users: dict[str, str] | None = None,
         trusted: Path | None = None,
         bank: int = 0,
+        arrays: int = 0,
+        array_length: int = 100,
     ) -> None:
         """``trusted``: a folder of client certificates (DER or PEM) the server accepts; with
         it, any other client certificate is refused (``BadCertificateUntrusted``)."""
+        if bank < 0 or arrays < 0:
+            raise ValueError(f"bank and arrays must be >= 0, got {bank} and {arrays}")
+        if array_length < 1:
+            raise ValueError(f"array_length must be >= 1, got {array_length}")
+        if period_s <= 0:
+            raise ValueError(f"period_s must be > 0, got {period_s}")
         self.port = port
         self.endpoint = f"opc.tcp://127.0.0.1:{port}/helan/"
         self.period_s = period_s
@@ -72,7 +99,10 @@ class SimulatedOpcUaPlc:
         self.trusted = trusted
         self.count = 0
         self.bank = bank
+        self.arrays = arrays
+        self.array_length = array_length
         self._bank_ids: list[ua.NodeId] = []
+        self._array_ids: list[ua.NodeId] = []
         self._server: Server | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -104,6 +134,10 @@ class SimulatedOpcUaPlc:
         )
         self.setpoint = await oven.add_variable(_nid("Oven.Setpoint", idx), "Setpoint", 180.0)
         await self.setpoint.set_writable()
+        self.zones = await oven.add_variable(
+            _nid("Oven.Zones", idx), "Zones", [20.0] * len(ZONES), varianttype=ua.VariantType.Double
+        )
+        await _one_dimension(self.zones, len(ZONES))
 
         @uamethod
         def reset_count(parent: object) -> int:
@@ -130,10 +164,21 @@ class SimulatedOpcUaPlc:
             [ua.VariantType.UInt32],
             [ua.VariantType.UInt32],
         )
+        self._bank_ids, self._array_ids = [], []  # a restart makes the nodes anew
         bank = await server.nodes.objects.add_object(_nid("Bank", idx), "Bank")
         for i in range(self.bank):
             node = await bank.add_variable(_nid(f"Bank.{i}", idx), f"B{i}", 0.0)
             self._bank_ids.append(node.nodeid)
+        array_bank = await server.nodes.objects.add_object(_nid("ArrayBank", idx), "ArrayBank")
+        for i in range(self.arrays):
+            node = await array_bank.add_variable(
+                _nid(f"ArrayBank.{i}", idx),
+                f"A{i}",
+                [0.0] * self.array_length,
+                varianttype=ua.VariantType.Double,
+            )
+            await _one_dimension(node, self.array_length)
+            self._array_ids.append(node.nodeid)
         await server.start()
         self._server = server
         self._task = asyncio.create_task(self._tick())
@@ -141,18 +186,59 @@ class SimulatedOpcUaPlc:
     async def _tick(self) -> None:
         t0 = time.monotonic()
         rng = random.Random(7)
+        offsets = [float(j) for j in range(self.array_length)]
+        due = t0
         while True:
-            await asyncio.sleep(self.period_s)
+            due += self.period_s  # a fixed cadence: the writes' own time does not slow it down
+            delay = due - time.monotonic()
+            if delay <= 0:  # the writes took a period or more: leave the server a period to
+                delay = self.period_s  # serve its clients rather than write back to back
+                due = time.monotonic() + delay
+            await asyncio.sleep(delay)
             t = time.monotonic() - t0
             target = float(await self.setpoint.read_value())
             temp = target - 5 * math.exp(-t / 20) + 0.5 * math.sin(t) + rng.gauss(0, 0.05)
             self.count += 1
             await self.temperature.write_value(temp)
             await self.counter.write_value(ua.Variant(self.count, ua.VariantType.UInt32))
+            zones = [temp + dz for dz in ZONES]
+            await self.zones.write_value(ua.Variant(zones, ua.VariantType.Double, is_array=True))
             if self._server is not None:
                 for i, nodeid in enumerate(self._bank_ids):
                     value = ua.Variant(float(self.count + i), ua.VariantType.Double)
                     await self._server.write_attribute_value(nodeid, ua.DataValue(value))
+                await self._write_arrays(self._server, offsets)
+
+    async def _write_arrays(self, server: Server, offsets: list[float]) -> None:
+        """Every array gets new values (count + element index + array index / 1000), stamped
+        with one source timestamp like a PLC cycle; no per-element work beyond the list."""
+        stamp = ua.DateTime.now(UTC)
+        for i, nodeid in enumerate(self._array_ids):
+            base = self.count + i / 1000
+            variant = ua.Variant([base + o for o in offsets], ua.VariantType.Double, is_array=True)
+            await server.write_attribute_value(
+                nodeid, ua.DataValue(variant, SourceTimestamp=stamp, ServerTimestamp=stamp)
+            )
+
+    async def write_array(
+        self, index: int, value: Sequence[float] | float, status: ua.StatusCode | None = None
+    ) -> None:
+        """Give array ``index`` any value: for tests of a PLC whose data block changed shape
+        (a shorter or longer array, a scalar) or that reports a bad status."""
+        if self._server is None:
+            raise RuntimeError("the server is not running")
+        if isinstance(value, int | float):
+            variant = ua.Variant(float(value), ua.VariantType.Double)
+        else:
+            variant = ua.Variant([float(v) for v in value], ua.VariantType.Double, is_array=True)
+        stamp = ua.DateTime.now(UTC)
+        dv = ua.DataValue(
+            variant,
+            StatusCode=status or ua.StatusCode(),
+            SourceTimestamp=stamp,
+            ServerTimestamp=stamp,
+        )
+        await self._server.write_attribute_value(self._array_ids[index], dv)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -165,8 +251,7 @@ class SimulatedOpcUaPlc:
             self._server = None
 
 
-async def serve(port: int, bank: int, period_s: float) -> None:
-    plc = SimulatedOpcUaPlc(port=port, bank=bank, period_s=period_s)
+async def serve(plc: SimulatedOpcUaPlc) -> None:
     await plc.start()
     try:
         await asyncio.Event().wait()
@@ -174,8 +259,29 @@ async def serve(port: int, bank: int, period_s: float) -> None:
         await plc.stop()
 
 
-if __name__ == "__main__":
-    import sys
-
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m helan.sim.plc.opcua", description="A simulated oven-line OPC UA server."
+    )
+    parser.add_argument("port", type=int)
+    parser.add_argument("bank", type=int, help="scalar Double variables ns=2;s=Bank.{i}")
+    parser.add_argument("period_s", type=float, help="seconds between changes")
+    parser.add_argument("--arrays", type=int, default=0, help="arrays ns=2;s=ArrayBank.{i}")
+    parser.add_argument("--array-length", type=int, default=100, help="elements per array")
+    args = parser.parse_args(argv)
+    try:
+        plc = SimulatedOpcUaPlc(
+            port=args.port,
+            bank=args.bank,
+            period_s=args.period_s,
+            arrays=args.arrays,
+            array_length=args.array_length,
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])))
+        asyncio.run(serve(plc))
+
+
+if __name__ == "__main__":
+    main()

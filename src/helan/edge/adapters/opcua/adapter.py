@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
+from typing import cast
 
 from asyncua import ua
 from asyncua.client.client import Client
@@ -17,6 +18,7 @@ from helan.edge.adapters.base import Backoff, CommandFailed, CommandRefused
 from helan.edge.adapters.opcua.client import DataHandler, open_client, subscribe
 from helan.edge.adapters.opcua.codec import (
     UnsupportedValue,
+    array_elements,
     quality_problem,
     source_ms,
     to_scalar,
@@ -29,6 +31,59 @@ log = logging.getLogger(__name__)
 FLUSH_S = 0.05  # data changes of one publish cycle are grouped into sample sets this often
 
 
+class _ArrayNode:
+    """An array node's elements as metrics, and the last value forwarded per element when a
+    deadband applies (it is applied here: servers filter arrays as a whole, if at all)."""
+
+    __slots__ = ("all_named", "deadband", "last", "names")
+
+    def __init__(self, node: OpcUaNode) -> None:
+        assert node.elements is not None
+        self.names = node.elements
+        self.all_named = all(self.names)
+        self.deadband = node.deadband
+        self.last: list[Scalar | None] = [None] * len(self.names)
+
+    def forget(self) -> None:
+        """After BAD, the next good value of every element is forwarded whatever the deadband."""
+        if self.deadband > 0:
+            self.last = [None] * len(self.names)
+
+    def put(self, slot: SampleSet, values: list[Scalar | UnsupportedValue]) -> None:
+        if (
+            self.all_named
+            and self.deadband == 0
+            and all(not isinstance(v, UnsupportedValue) for v in values)
+        ):
+            slot.values.update(zip(self.names, cast("list[Scalar]", values), strict=True))
+            if slot.bad:
+                for name in self.names:
+                    slot.bad.pop(name, None)
+            return
+        for i, (name, value) in enumerate(zip(self.names, values, strict=True)):
+            if not name:
+                continue
+            if isinstance(value, UnsupportedValue):
+                slot.bad[name] = str(value)
+                slot.values.pop(name, None)
+                self.last[i] = None
+                continue
+            if self.deadband > 0:
+                last = self.last[i]
+                if last is not None and not _moved(last, value, self.deadband):
+                    continue
+                self.last[i] = value
+            slot.values[name] = value
+            slot.bad.pop(name, None)
+
+
+def _moved(last: Scalar, value: Scalar, deadband: float) -> bool:
+    """Outside the deadband; booleans and strings whenever they change, NaN always."""
+    if isinstance(value, bool | str) or isinstance(last, bool | str):
+        return value != last
+    return not abs(value - last) <= deadband
+
+
 class OpcUaAdapter:
     def __init__(self, conn: OpcUaConnection) -> None:
         self.conn = conn
@@ -36,7 +91,8 @@ class OpcUaAdapter:
         self.status = ConnectionStatus(conn.name)
         self.client: Client | None = None
         self.notifications = 0
-        self._points = {(n.device or conn.device, n.metric): n for n in conn.nodes}
+        self._points = {(n.device or conn.device, m): n for n in conn.nodes for m in n.metrics}
+        self._arrays = {n.node_id: _ArrayNode(n) for n in conn.nodes if n.elements is not None}
         self._services = {(m.device or conn.device, m.name): m for m in conn.services}
         self._by_id: dict[str, OpcUaNode] = {}
         self._pending: list[tuple[OpcUaNode, ua.DataValue]] = []
@@ -91,6 +147,20 @@ class OpcUaAdapter:
             if slot is None:
                 slot = sets[(device, ts)] = SampleSet(device=device, ts=ts)
             problem = quality_problem(dv.StatusCode)
+            array = self._arrays.get(point.node_id)
+            if array is not None:
+                if problem is None:
+                    try:
+                        array.put(slot, array_elements(dv.Value, len(array.names)))
+                        continue
+                    except UnsupportedValue as exc:
+                        problem = str(exc)
+                array.forget()
+                for metric in point.metrics:
+                    slot.bad[metric] = problem
+                    slot.values.pop(metric, None)
+                continue
+            assert point.metric is not None  # a scalar node
             if problem is None:
                 try:
                     slot.values[point.metric] = to_scalar(dv.Value.Value if dv.Value else None)
@@ -99,9 +169,13 @@ class OpcUaAdapter:
                 except UnsupportedValue as exc:
                     problem = str(exc)
             slot.bad[point.metric] = problem
-        sink(list(sets.values()))
+        out = [s for s in sets.values() if s]  # empty: every element inside its deadband
+        if out:
+            sink(out)
 
     def _all_bad(self, reason: str) -> list[SampleSet]:
+        for array in self._arrays.values():
+            array.forget()
         ts = now_ms()
         sets: dict[str, SampleSet] = {}
         for device, metric in self._points:
@@ -149,6 +223,11 @@ class OpcUaAdapter:
         point = self._points.get((device, metric))
         if point is None:
             raise CommandRefused(f"{self.name}: no point {metric!r} for device {device!r}")
+        if point.elements is not None:
+            raise CommandRefused(
+                f"{self.name}: {metric!r} is element {point.elements.index(metric)} of array "
+                f"node {point.node_id}; the gateway does not write array elements"
+            )
         if not point.writable:
             raise CommandRefused(f"{self.name}: point {metric!r} is not writable")
         number = not isinstance(value, bool | str)

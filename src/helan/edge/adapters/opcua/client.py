@@ -63,7 +63,7 @@ async def subscribe(
     for point in conn.nodes:
         node = client.get_node(point.node_id)
         by_id[node.nodeid.to_string()] = point
-        if point.deadband > 0:
+        if point.deadband > 0 and point.elements is None:  # arrays: per element, in the adapter
             await sub.deadband_monitor(node, ua.Double(point.deadband))
         else:
             await sub.subscribe_data_change(

@@ -10,7 +10,8 @@ from helan.edge.readings import Scalar
 
 
 class UnsupportedValue(ValueError):
-    """A variant type the gateway does not forward (arrays, structures, byte strings)."""
+    """A value the gateway does not forward: a structure, a byte string, an array where a
+    scalar is configured, or an array of another shape than configured."""
 
 
 def to_scalar(value: object) -> Scalar:
@@ -21,7 +22,61 @@ def to_scalar(value: object) -> Scalar:
         return int(moment.timestamp() * 1000)
     if isinstance(value, ua.LocalizedText):
         return value.Text or ""
+    if isinstance(value, list):
+        raise UnsupportedValue(
+            f"got an array of {len(value)} elements where a scalar is configured "
+            "(an array node takes elements = [...])"
+        )
     raise UnsupportedValue(f"unsupported OPC UA value of type {type(value).__name__}")
+
+
+# Variant types whose array elements asyncua already decodes to plain bool/int/float, so the
+# decoded list is forwarded as is (no per-element Python call at tens of thousands of points/s).
+_PLAIN = frozenset(
+    {
+        ua.VariantType.Boolean,
+        ua.VariantType.SByte,
+        ua.VariantType.Byte,
+        ua.VariantType.Int16,
+        ua.VariantType.UInt16,
+        ua.VariantType.Int32,
+        ua.VariantType.UInt32,
+        ua.VariantType.Int64,
+        ua.VariantType.UInt64,
+        ua.VariantType.Float,
+        ua.VariantType.Double,
+    }
+)
+
+
+def array_elements(variant: ua.Variant | None, length: int) -> list[Scalar | UnsupportedValue]:
+    """The elements of an array value, one per configured element; an element that cannot be
+    converted is its :class:`UnsupportedValue` (BAD for that element only).
+
+    Raises :class:`UnsupportedValue` when the value is not a one-dimensional array of exactly
+    ``length`` elements: a PLC whose data block changed shape would otherwise shift values
+    onto the wrong metrics, so no element of it is trusted.
+    """
+    expected = f"expected an array of {length} elements"
+    if variant is None or variant.Value is None:
+        raise UnsupportedValue(f"{expected}, got no value")
+    value = variant.Value
+    if not isinstance(value, list | tuple):
+        raise UnsupportedValue(f"{expected}, got a scalar {variant.VariantType.name}")
+    if variant.Dimensions is not None and len(variant.Dimensions) > 1:
+        raise UnsupportedValue(f"{expected}, got an array of dimensions {variant.Dimensions}")
+    if len(value) != length:
+        raise UnsupportedValue(f"{expected}, got {len(value)}")
+    if variant.VariantType in _PLAIN:
+        return list(value)
+    return [_element(v) for v in value]
+
+
+def _element(value: object) -> Scalar | UnsupportedValue:
+    try:
+        return to_scalar(value)
+    except UnsupportedValue as exc:
+        return exc
 
 
 def quality_problem(status: ua.StatusCode | None) -> str | None:

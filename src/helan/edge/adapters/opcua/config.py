@@ -5,25 +5,77 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from helan.core.ids import DEVICE_ID, METRIC_NAME
 
 
 class OpcUaNode(BaseModel):
+    """One subscribed node: a scalar feeding ``metric``, or an array whose ``elements`` are
+    points of their own (PLC data blocks are arrays; one notification then carries many
+    points, which is what makes 20,000 points/s cheap for server and gateway)."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    metric: str = Field(pattern=METRIC_NAME.pattern)
+    metric: str | None = Field(None, pattern=METRIC_NAME.pattern, description="A scalar node.")
+    elements: tuple[str, ...] | None = Field(
+        None,
+        min_length=1,
+        description='An array node: one metric per element in index order; "" skips one.',
+    )
     node_id: str = Field(min_length=3, description='e.g. "ns=2;s=Pump.Pressure" or "i=2258"')
     device: str | None = Field(
         None, pattern=DEVICE_ID.pattern, description="Overrides the server's."
     )
     sampling_interval_ms: float = Field(250, ge=0)
-    deadband: float = Field(0, ge=0, description="Absolute deadband; 0 reports every change.")
-    unit: str | None = None
+    deadband: float = Field(
+        0, ge=0, description="Absolute deadband (per element for arrays); 0 reports every change."
+    )
+    unit: str | None = Field(None, description="Shared by every element of an array.")
     writable: bool = False
     min: float | None = None
     max: float | None = None
+
+    @model_validator(mode="after")
+    def _scalar_or_array(self) -> OpcUaNode:
+        if (self.metric is None) == (self.elements is None):
+            raise ValueError(
+                f"{self.node_id}: give metric (a scalar node) or elements (an array node), "
+                "exactly one of them"
+            )
+        if self.elements is None:
+            return self
+        named = [e for e in self.elements if e]
+        if not named:
+            raise ValueError(f"{self.node_id}: elements names no metric (all are skipped)")
+        for e in named:
+            if not METRIC_NAME.fullmatch(e):
+                raise ValueError(f"{self.node_id}: element {e!r} is not a valid metric name")
+        dupes = sorted({e for e in named if named.count(e) > 1})
+        if dupes:
+            raise ValueError(f"{self.node_id}: elements name {', '.join(dupes)} twice")
+        if self.writable or self.min is not None or self.max is not None:
+            raise ValueError(
+                f"{self.node_id}: array nodes are read-only; writable, min and max apply to "
+                "scalar nodes"
+            )
+        return self
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """The metrics this node feeds (an array's named elements, in index order)."""
+        if self.elements is not None:
+            return tuple(e for e in self.elements if e)
+        assert self.metric is not None  # the validator guarantees one of the two
+        return (self.metric,)
 
 
 class OpcUaService(BaseModel):
@@ -67,12 +119,19 @@ class OpcUaConnection(BaseModel):
 
     @field_validator("nodes")
     @classmethod
-    def _unique(cls, nodes: tuple[OpcUaNode, ...]) -> tuple[OpcUaNode, ...]:
+    def _unique(cls, nodes: tuple[OpcUaNode, ...], info: ValidationInfo) -> tuple[OpcUaNode, ...]:
+        own = info.data.get("device")  # declared before nodes, so already validated
         seen: set[tuple[str | None, str]] = set()
+        node_ids: set[str] = set()
         for n in nodes:
-            if (n.device, n.metric) in seen:
-                raise ValueError(f"metric {n.metric!r} declared twice for one device")
-            seen.add((n.device, n.metric))
+            if n.node_id in node_ids:  # one monitored item per node: the second would be silent
+                raise ValueError(f"node {n.node_id} declared twice")
+            node_ids.add(n.node_id)
+            device = n.device or own
+            for metric in n.metrics:
+                if (device, metric) in seen:
+                    raise ValueError(f"metric {metric!r} declared twice for device {device}")
+                seen.add((device, metric))
         return nodes
 
     @field_validator("services")
