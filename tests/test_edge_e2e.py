@@ -161,6 +161,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             r = client.post("/api/v1/auth/token", data={"username": "admin", "password": password})
             r.raise_for_status()
             auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
+            # The gateway is up once its data arrives; stopping it while it still imports
+            # would end it by the default SIGTERM action instead of its clean shutdown.
+            _wait(lambda: _live(client, auth, PUMP), 60, "the gateway's first values")
         yield Demo(base=base, auth=auth, modbus_port=modbus, config=out)
     finally:
         for name, proc in reversed(procs):

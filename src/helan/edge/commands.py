@@ -7,8 +7,10 @@ Each command arrives on ``helan/v1/{tenant}/{device}/commands/{id}``
 Before anything reaches a PLC the gateway refuses a command that has expired (the platform's
 ``expires_at``, against this machine's clock), one whose id it has already executed (a replay;
 ids are kept in the buffer file until they expire, so a restart does not forget them), and a
-write to a point that is unknown, not writable, or out of its declared range. The reply goes
-back on ``.../commands/{id}/reply``.
+write to a point that is unknown, not writable, or out of its declared range. Every param is
+checked before the first is written, so a refused command writes nothing; a PLC that fails a
+write part-way (Modbus and OPC UA have no multi-point transaction) gets a reply that names what
+was written and what was not. The reply goes back on ``.../commands/{id}/reply``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from helan.edge.uplink.session import UplinkUnavailable
 
 log = logging.getLogger(__name__)
 
+Check = Callable[[str, str, Scalar], None]
 Write = Callable[[str, str, Scalar], Awaitable[None]]
 # (device, service, params) -> the method's outputs, or None when no method carries the service
 Call = Callable[[str, str, Mapping[str, Scalar]], Awaitable[list[Scalar] | None]]
@@ -47,11 +50,19 @@ Publish = Callable[[str, bytes], Awaitable[None]]
 
 class CommandExecutor:
     def __init__(
-        self, *, tenant: str, devices: Iterable[str], buffer: Buffer, write: Write, call: Call
+        self,
+        *,
+        tenant: str,
+        devices: Iterable[str],
+        buffer: Buffer,
+        check: Check,
+        write: Write,
+        call: Call,
     ) -> None:
         self.tenant = tenant
         self.devices = frozenset(devices)
         self.buffer = buffer
+        self._check = check
         self._write = write
         self._call = call
         self.outcomes: Counter[str] = Counter()
@@ -113,11 +124,25 @@ class CommandExecutor:
             if not command.params:
                 return failure(REFUSED, "no points to write")
             for metric, value in command.params.items():
-                await self._write(device, metric, value)
+                self._check(device, metric, value)
         except CommandRefused as exc:
             return failure(REFUSED, str(exc))
         except CommandFailed as exc:
             return failure(WRITE_FAILED, str(exc))
+        done: list[str] = []
+        for metric, value in command.params.items():
+            try:
+                await self._write(device, metric, value)
+            except (CommandRefused, CommandFailed) as exc:
+                left = [m for m in command.params if m != metric and m not in done]
+                parts = [f"{metric}: {exc}"]
+                if done:
+                    parts.append(f"already written: {', '.join(done)}")
+                if left:
+                    parts.append(f"not written: {', '.join(left)}")
+                reason = REFUSED if isinstance(exc, CommandRefused) and not done else WRITE_FAILED
+                return failure(reason, "; ".join(parts)[:500])
+            done.append(metric)
         written = ", ".join(f"{k}={v!r}" for k, v in command.params.items())
         return Reply(id=command.id, status="success", reason=EXECUTED, message=f"wrote {written}")
 

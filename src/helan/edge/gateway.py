@@ -43,6 +43,7 @@ class Gateway:
             tenant=u.tenant,
             devices=self._devices(),
             buffer=self.buffer,
+            check=self.check,
             write=self.write,
             call=self.call,
         )
@@ -163,13 +164,18 @@ class Gateway:
             out.append((f"{base}/{device}/attributes", body))
         return out
 
-    async def write(self, device: str, metric: str, value: Scalar) -> None:
-        """Route a command to the adapter that has the point."""
+    def _adapter_of(self, device: str, metric: str) -> Adapter:
         for adapter in self.adapters:
             if adapter.has_point(device, metric):
-                await adapter.write(device, metric, value)
-                return
+                return adapter
         raise CommandRefused(f"no point {metric!r} for device {device!r} on this gateway")
+
+    def check(self, device: str, metric: str, value: Scalar) -> None:
+        self._adapter_of(device, metric).check(device, metric, value)
+
+    async def write(self, device: str, metric: str, value: Scalar) -> None:
+        """Route a command's write to the adapter that has the point."""
+        await self._adapter_of(device, metric).write(device, metric, value)
 
     async def call(
         self, device: str, service: str, params: Mapping[str, Scalar]

@@ -34,6 +34,11 @@ class Adapter(Protocol):
         """Whether this adapter reads ``metric`` of ``device`` (commands are routed by this)."""
         ...
 
+    def check(self, device: str, metric: str, value: Scalar) -> None:
+        """Raise :class:`CommandRefused` unless ``value`` may be written to the point: every
+        param of a command is checked before the first is written."""
+        ...
+
     async def write(self, device: str, metric: str, value: Scalar) -> None:
         """Write one point; raises :class:`CommandRefused` or :class:`CommandFailed`."""
         ...

@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 ILLEGAL_ADDRESS = 2
 
 
+Payload = list[int] | bool  # registers, or a coil's state
+
+
 class ModbusAdapter:
     def __init__(self, conn: ModbusConnection) -> None:
         self.conn = conn
@@ -153,16 +156,22 @@ class ModbusAdapter:
     def has_point(self, device: str, metric: str) -> bool:
         return (device, metric) in self._points
 
-    async def write(self, device: str, metric: str, value: Scalar) -> None:
+    def _encoded(self, device: str, metric: str, value: Scalar) -> tuple[ModbusPoint, Payload]:
         point = self._points.get((device, metric))
         if point is None:
             raise CommandRefused(f"{self.name}: no point {metric!r} for device {device!r}")
         if not point.writable:
             raise CommandRefused(f"{self.name}: point {metric!r} is not writable")
         try:
-            payload = from_engineering(point, value)
+            return point, from_engineering(point, value)
         except CodecError as exc:
             raise CommandRefused(f"{self.name}: {exc}") from None
+
+    def check(self, device: str, metric: str, value: Scalar) -> None:
+        self._encoded(device, metric, value)
+
+    async def write(self, device: str, metric: str, value: Scalar) -> None:
+        point, payload = self._encoded(device, metric, value)
         try:
             await self.client.write(point, payload)
         except ModbusReadError as exc:

@@ -219,7 +219,9 @@ class OpcUaAdapter:
                     self.status.failed(f"connection {state.value}")
                     sink(self._all_bad(f"connection {state.value}"))
 
-    async def write(self, device: str, metric: str, value: Scalar) -> None:
+    def check(self, device: str, metric: str, value: Scalar) -> None:
+        """What can be checked without the server: the point, writable, its range (the value's
+        type is checked against the node's data type when it is written)."""
         point = self._points.get((device, metric))
         if point is None:
             raise CommandRefused(f"{self.name}: no point {metric!r} for device {device!r}")
@@ -235,6 +237,10 @@ class OpcUaAdapter:
             raise CommandRefused(f"{self.name}: {value} below the minimum {point.min}")
         if number and point.max is not None and value > point.max:  # type: ignore[operator]
             raise CommandRefused(f"{self.name}: {value} above the maximum {point.max}")
+
+    async def write(self, device: str, metric: str, value: Scalar) -> None:
+        self.check(device, metric, value)
+        point = self._points[(device, metric)]
         client = self._connected_client()
         node = client.get_node(point.node_id)
         try:
