@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     # Mosquitto 2.0 does NOT restore shared subscriptions after a broker restart, so messages
     # published between its restart and the ingest's reconnect are lost (docs/ingest.md).
     mqtt_ingest_connections: int = Field(1, ge=1, le=64)
+    # External Mosquitto with Helan-managed auth (docs/ingest.md): the directory where the
+    # platform keeps Mosquitto's passwd and acl in step with the devices (and writes a first
+    # mosquitto.conf). Empty = off.
+    mosquitto_auth_dir: Path | None = None
+    # Mosquitto's pid file (its ``pid_file``): sent SIGHUP after each rewrite so that it
+    # reloads the files. Empty = reload it yourself.
+    mosquitto_pid_file: Path | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     # Secret for signing access tokens. Empty = generated once and kept in data_dir.
@@ -54,6 +61,12 @@ class Settings(BaseSettings):
     # (empty = Handle REST writes are refused; the platform still manages device records).
     ident_port: int = Field(2641, ge=0, le=65535)
     ident_admin_secret: SecretStr = SecretStr("")
+
+    @field_validator("mosquitto_auth_dir", "mosquitto_pid_file", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        """``HELAN_MOSQUITTO_AUTH_DIR=`` turns the feature off rather than meaning ``.``."""
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _default_public_url(self) -> Settings:

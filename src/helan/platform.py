@@ -16,6 +16,7 @@ from helan.config import Settings
 if TYPE_CHECKING:
     from helan.connect.commands.service import CommandService
     from helan.connect.mqtt.broker import EmbeddedBroker
+    from helan.connect.mqtt.mosquitto_sync import MosquittoAuthSync
     from helan.connect.mqtt.subscriber import MqttIngest
     from helan.connect.sparkplug.service import SparkplugIngest
     from helan.core.thing import DeviceDirectory
@@ -56,6 +57,7 @@ class Platform:
     commands: CommandService | None = None
     ident: IdentLink | None = None
     retention: RetentionJob | None = None
+    mosquitto: MosquittoAuthSync | None = None
     _started: bool = field(default=False, repr=False)
 
     @classmethod
@@ -102,6 +104,10 @@ class Platform:
         await self.retention.start()
         if self.ident is not None:
             await self.ident.start()
+        if self.settings.mosquitto_auth_dir is not None:
+            # Before the MQTT clients: Mosquitto must know the platform's login when they
+            # connect. Also without them: an API-only process is where devices change.
+            await self._start_mosquitto_sync()
         if mqtt:
             if not self.settings.mqtt_url:
                 self.broker = await self._start_embedded_broker(EmbeddedBroker)
@@ -126,6 +132,17 @@ class Platform:
             await self.commands.start()
         self._started = True
         log.info("platform started (mqtt %s)", self.mqtt_url if mqtt else "off")
+
+    async def _start_mosquitto_sync(self) -> None:
+        from helan.connect.mqtt.mosquitto_sync import MosquittoAuthSync
+
+        if not self.settings.mqtt_url:
+            log.warning(
+                "HELAN_MOSQUITTO_AUTH_DIR is set but HELAN_MQTT_URL is empty: the embedded "
+                "broker does not read Mosquitto's files"
+            )
+        self.mosquitto = MosquittoAuthSync.from_settings(self.meta, self.settings, self.mqtt_url)
+        await self.mosquitto.start()
 
     async def _start_embedded_broker(self, factory: type[EmbeddedBroker]) -> EmbeddedBroker:
         """Start on the configured port, or on the next free one when another broker (often a
@@ -157,6 +174,9 @@ class Platform:
         if self.broker is not None:
             await self.broker.stop()
             self.broker = None
+        if self.mosquitto is not None:
+            await self.mosquitto.stop()
+            self.mosquitto = None
         if self.retention is not None:
             await self.retention.stop()
             self.retention = None

@@ -49,11 +49,13 @@ class Device:
         password: str | None = None,
         *,
         v5: bool = True,
+        reconnect: bool = True,
     ) -> None:
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=f"test-{uuid.uuid4().hex[:12]}",
             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+            reconnect_on_failure=reconnect,  # False: a refused client's close() is immediate
         )
         self.client.max_queued_messages_set(0)
         if username is not None:

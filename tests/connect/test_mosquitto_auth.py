@@ -19,6 +19,7 @@ from helan.connect.mqtt.mosquitto_auth import (
     acl_file,
     password_file,
     password_hash,
+    password_matches,
     write_files,
 )
 
@@ -66,6 +67,10 @@ def test_hash_format() -> None:
         acl_file([BrokerUser("gw", h, "acme", "gw", frozenset({"x/#"}))])
     with pytest.raises(ValueError, match="cannot be the gateway"):
         acl_file([BrokerUser("ingest", h, children=frozenset({"plc-1"}))])
+    assert password_matches("secret", h)
+    assert not password_matches("secret2", h)
+    for garbage in ("", "$6$x$y$z", "$7$101$!!$!!", "$7$0$AAAA$AAAA", h.replace("$7$", "$8$")):
+        assert not password_matches("secret", garbage)
 
 
 async def test_mosquitto_enforces_generated_files(private_mosquitto: int) -> None:
@@ -113,5 +118,43 @@ async def test_mosquitto_gateway_acl(private_mosquitto: int) -> None:
     await asyncio.sleep(0.3)
     assert [t for t, _ in service.received] == ["helan/v1/acme/plc-2/telemetry"]
     assert [t for t, _ in gw.received] == ["helan/v1/acme/plc-1/commands/c-1"]
+    for d in (service, gw, pump1):
+        d.close()
+
+
+async def test_mosquitto_sparkplug_and_service_acl(private_mosquitto: int) -> None:
+    """A device is also a Sparkplug edge node (group = tenant): it publishes its own births and
+    data, not another node's, and receives its own commands; the platform's services read all
+    Sparkplug traffic and send commands down."""
+    port = private_mosquitto
+    service = await asyncio.to_thread(Device, port, "ingest", "svc")
+    gw = await asyncio.to_thread(Device, port, "acme-gw", "g")
+    pump1 = await asyncio.to_thread(Device, port, "acme-pump-1", "s1")
+    await eventually(lambda: all(d.connected.is_set() for d in (service, gw, pump1)))
+    service.client.subscribe("spBv1.0/+/#", qos=1)
+    gw.client.subscribe("spBv1.0/acme/NCMD/gw", qos=1)
+    gw.client.subscribe("helan/v1/acme/plc-1/#", qos=1)
+    pump1.client.subscribe("spBv1.0/acme/NCMD/gw", qos=1)  # another node's commands: denied
+    await asyncio.sleep(0.3)
+    gw.publish("spBv1.0/acme/NBIRTH/pump-1", b"x")  # another node's birth
+    gw.publish("spBv1.0/bolt/NBIRTH/gw", b"x")  # another group
+    gw.publish("spBv1.0/acme/NCMD/gw", b"x")  # a node does not command itself
+    gw.publish("spBv1.0/acme/NBIRTH/gw", b"birth")
+    gw.publish("spBv1.0/acme/DDATA/gw/plc-1", b"data")
+    service.publish("spBv1.0/acme/NCMD/gw", b"rebirth")
+    service.publish("helan/v1/acme/plc-1/commands/c-9", b"{}")
+    service.publish("helan/v1/acme/plc-1/attributes", b"{}")  # services do not speak for devices
+    await eventually(lambda: len(service.received) >= 3 and len(gw.received) >= 2)
+    await asyncio.sleep(0.3)
+    assert sorted(t for t, _ in service.received) == [
+        "spBv1.0/acme/DDATA/gw/plc-1",
+        "spBv1.0/acme/NBIRTH/gw",
+        "spBv1.0/acme/NCMD/gw",  # its own command, read back
+    ]
+    assert sorted(t for t, _ in gw.received) == [
+        "helan/v1/acme/plc-1/commands/c-9",
+        "spBv1.0/acme/NCMD/gw",
+    ]
+    assert pump1.received == []
     for d in (service, gw, pump1):
         d.close()

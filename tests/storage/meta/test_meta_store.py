@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
@@ -103,6 +104,58 @@ def test_gateway_stays_in_the_tenant_and_goes_with_it(meta: MetaStore) -> None:
         s.execute(sa.delete(Tenant).where(Tenant.id == "acme"))
     with meta.session() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Device)) == 1  # bolt's gateway
+
+
+@pytest.mark.parametrize(
+    "engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_devices_before_0006_have_no_broker_hash(
+    engine: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Migration 0006 adds the Mosquitto hash column empty for existing devices (their
+    plaintext secrets are gone) and downgrades cleanly."""
+    url = (
+        f"sqlite:///{tmp_path / 'old.sqlite3'}"
+        if engine == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
+    store = MetaStore(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", MIGRATIONS.as_posix())
+    try:
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0005")
+            now = "current_timestamp"
+            conn.execute(
+                sa.text(
+                    "insert into tenants (id, name, status, retention_days, allow_auto_create,"
+                    f" created_at, updated_at) values ('acme', 'A', 'active', 365, false, {now},"
+                    f" {now})"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "insert into devices (tenant_id, id, name, enabled, attributes,"
+                    " credential_hash, credential_rotated_at, created_at, updated_at) values"
+                    f" ('acme', 'old', 'Old', true, '{{}}', :h, {now}, {now}, {now})"
+                ),
+                {"h": "0" * 64},
+            )
+        store.migrate()
+        with store.session() as s:
+            row = s.get(Device, ("acme", "old"))
+            assert row is not None
+            assert row.broker_hash is None
+            row.broker_hash = "$7$101$c2FsdA==$aGFzaA=="
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0005")
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("devices")}
+        assert "broker_hash" not in columns
+        assert "gateway_id" in columns
+    finally:
+        store.close()
 
 
 def _add_all(meta: MetaStore, *rows: object) -> None:

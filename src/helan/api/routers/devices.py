@@ -1,5 +1,6 @@
 """Devices: attributes, thing model, place in the asset tree, and the credential they connect
-with (username ``<device>@<tenant>``, a random secret shown once and stored as SHA-256).
+with (username ``<device>@<tenant>``, a random secret shown once and stored as SHA-256 for the
+platform's checks and as Mosquitto's ``$7$`` hash for an external broker's password file).
 
 A device may name a ``gateway``: another device of its tenant whose credential publishes and
 takes commands for it (an edge gateway reading several PLCs). One level only: a gateway has
@@ -23,6 +24,7 @@ from helan.api.schemas.things import (
     DeviceOut,
     DevicePatch,
 )
+from helan.connect.mqtt.mosquitto_auth import password_hash
 from helan.core.errors import Conflict, NotFound, ValidationFailed
 from helan.ident.link.rules import device_identifier
 from helan.security.audit import audited
@@ -43,7 +45,20 @@ SORT = {
 
 def _out(row: Device) -> DeviceOut:
     data: dict[str, Any] = {c.key: getattr(row, c.key) for c in sa.inspect(Device).column_attrs}
-    return DeviceOut.model_validate(data | {"username": device_username(row.tenant_id, row.id)})
+    return DeviceOut.model_validate(
+        data
+        | {
+            "username": device_username(row.tenant_id, row.id),
+            "broker_credential": row.broker_hash is not None,
+        }
+    )
+
+
+def _issue_secret() -> tuple[str, str, str]:
+    """A new secret, its SHA-256 digest and its Mosquitto hash: both hashes are made now, the
+    only moment the plaintext exists."""
+    secret, digest = new_device_secret()
+    return secret, digest, password_hash(secret)
 
 
 def _device(s: Session, tenant: str, device: str) -> Device:
@@ -127,7 +142,7 @@ def create_device(tenant: str, body: DeviceCreate, principal: Writer, meta: Meta
 
     Without ``identifier``, a device of a tenant with an identifier prefix gets
     ``<prefix>/<device id>``; ``"identifier": null`` opts out."""
-    secret, digest = new_device_secret()
+    secret, digest, broker_hash = _issue_secret()
     with audited(
         meta,
         principal,
@@ -151,6 +166,7 @@ def create_device(tenant: str, body: DeviceCreate, principal: Writer, meta: Meta
             gateway_id=body.gateway,
             attributes=body.attributes or {},
             credential_hash=digest,
+            broker_hash=broker_hash,
             **fields,
         )
         s.add(row)
@@ -221,8 +237,10 @@ def delete_device(tenant: str, device: str, principal: Writer, meta: Meta) -> Re
 
 @router.post("/{device}/credentials")
 def rotate_credential(tenant: str, device: str, principal: Writer, meta: Meta) -> DeviceCredential:
-    """Replace the device's secret; the old one stops working at once."""
-    secret, digest = new_device_secret()
+    """Replace the device's secret; the old one stops working at once (on Mosquitto, once the
+    password file is rewritten and reloaded: within a second when the platform manages it).
+    Also how a device created before Mosquitto hashes were stored gets one."""
+    secret, digest, broker_hash = _issue_secret()
     with audited(
         meta,
         principal,
@@ -233,5 +251,6 @@ def rotate_credential(tenant: str, device: str, principal: Writer, meta: Meta) -
     ) as s:
         row = _device(s, tenant, device)
         row.credential_hash = digest
+        row.broker_hash = broker_hash
         row.credential_rotated_at = datetime.now(UTC)
     return DeviceCredential(username=device_username(tenant, device), password=secret)

@@ -160,6 +160,9 @@ class DevicePatch(_DeviceFields):
     enabled: bool | None = None
 
 
+_SHOWN_ONCE = "Shown once; only its SHA-256 and a salted PBKDF2 hash (for Mosquitto) are stored."
+
+
 class DeviceOut(Output):
     id: str
     name: str
@@ -174,6 +177,10 @@ class DeviceOut(Output):
     enabled: bool
     attributes: dict[str, AttributeValue]
     username: str = Field(description="MQTT / HTTP Basic username of the device credential")
+    broker_credential: bool = Field(
+        description="Whether an external Mosquitto can check the credential (false: issued "
+        "before Mosquitto hashes were stored; rotate it to connect through Mosquitto)"
+    )
     credential_rotated_at: datetime
     created_at: datetime
     updated_at: datetime
@@ -181,11 +188,11 @@ class DeviceOut(Output):
 
 class DeviceCredential(Output):
     username: str
-    password: str = Field(description="Shown once; only its SHA-256 is stored.")
+    password: str = Field(description=_SHOWN_ONCE)
 
 
 class DeviceCreated(DeviceOut):
-    password: str = Field(description="Shown once; only its SHA-256 is stored.")
+    password: str = Field(description=_SHOWN_ONCE)
 
 
 class AssetCreate(Input):

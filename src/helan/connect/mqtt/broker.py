@@ -21,7 +21,13 @@ from amqtt.contexts import Action, BaseContext
 from amqtt.plugins.base import BaseAuthPlugin, BasePlugin, BaseTopicPlugin
 
 from helan.connect.mqtt.service import EMBEDDED_PORTS, SERVICE_SECRET, SERVICE_USERNAME
-from helan.connect.mqtt.topics import ROOT, device_prefix
+from helan.connect.mqtt.topics import (
+    ROOT,
+    SPARKPLUG_DOWN,
+    SPARKPLUG_NAMESPACE,
+    SPARKPLUG_UP,
+    device_prefix,
+)
 
 if TYPE_CHECKING:
     from amqtt.session import Session
@@ -30,10 +36,6 @@ if TYPE_CHECKING:
     from helan.ingest.live import LiveState
 
 log = logging.getLogger(__name__)
-
-SPARKPLUG_NAMESPACE = "spBv1.0"
-SPARKPLUG_UP = frozenset({"NBIRTH", "NDEATH", "NDATA", "DBIRTH", "DDEATH", "DDATA"})
-SPARKPLUG_DOWN = frozenset({"NCMD", "DCMD"})
 
 # amqtt builds plugins from dotted paths and a config dict; this maps a key in that dict back to
 # the broker object (several embedded brokers may run in one process, e.g. in tests).

@@ -1,28 +1,42 @@
 """Password and ACL files that make an external Mosquitto enforce what the embedded broker
 enforces: only known credentials connect, and a device publishes and subscribes only under
-its own ``helan/v1/{tenant}/{device}/`` and those of the devices it is the gateway of.
+its own ``helan/v1/{tenant}/{device}/`` (and as a Sparkplug edge node under
+``spBv1.0/{tenant}/*/{device}``) and those of the devices it is the gateway of.
 
 Mosquitto checks a password against the PBKDF2-SHA512 hash in its password file (the ``$7$``
 format of ``mosquitto_passwd`` since 2.0), so the hash is made where the plaintext exists: when
-a credential is issued or rotated (:func:`password_hash`); this module never needs plaintext
-again. Run ``kill -HUP`` on Mosquitto after rewriting the files to reload them.
+a credential is issued or rotated (:func:`password_hash`, stored as ``devices.broker_hash``);
+this module never needs a device's plaintext again. ``mosquitto_sync`` keeps the files in step
+with the device directory and sends Mosquitto ``SIGHUP`` to reload them.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
+import contextlib
 import hashlib
+import hmac
 import os
 import re
 import secrets
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from helan.connect.mqtt.topics import ROOT, device_prefix, ingest_filters
+from helan.connect.mqtt.topics import (
+    ROOT,
+    SPARKPLUG_DOWN,
+    SPARKPLUG_NAMESPACE,
+    SPARKPLUG_UP,
+    device_prefix,
+    ingest_filters,
+)
 from helan.core.ids import DEVICE_ID
 
 PBKDF2_ITERATIONS = 101  # mosquitto_passwd's default for $7$
+# Mosquitto splits a password file line at the first ':' and an ACL "user" line at blanks.
 _SAFE_USERNAME = re.compile(r"^[^\s:#+/\x00]{1,128}$")
 
 
@@ -31,6 +45,28 @@ def password_hash(password: str, *, iterations: int = PBKDF2_ITERATIONS) -> str:
     salt = secrets.token_bytes(12)
     digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations)
     return f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def password_matches(password: str, hashed: str) -> bool:
+    """Whether ``hashed`` (``$7$``) is a hash of ``password``: lets a rewrite keep the hash of an
+    unchanged service password, so restarting Helan leaves the files, and Mosquitto, alone."""
+    try:
+        _, seven, iterations, salt, digest = hashed.split("$")
+        rounds = int(iterations)
+        expected = base64.b64decode(digest, validate=True)
+        if seven != "7" or not 0 < rounds <= 1_000_000:
+            return False
+        got = hashlib.pbkdf2_hmac(
+            "sha512", password.encode(), base64.b64decode(salt, validate=True), rounds
+        )
+    except (ValueError, binascii.Error):
+        return False
+    return hmac.compare_digest(got, expected)
+
+
+def username_fits(username: str) -> bool:
+    """Whether Mosquitto's files can hold this username (a device id with ':' cannot)."""
+    return _SAFE_USERNAME.fullmatch(username) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +81,21 @@ class BrokerUser:
     children: frozenset[str] = frozenset()
 
 
-def _check(user: BrokerUser) -> None:
-    if not _SAFE_USERNAME.fullmatch(user.username):
-        raise ValueError(f"username {user.username!r} cannot be written to a Mosquitto file")
-    if not user.hashed.startswith("$7$") or "\n" in user.hashed:
-        raise ValueError(f"user {user.username!r}: hash must be in mosquitto's $7$ format")
+def problem(user: BrokerUser) -> str | None:
+    """Why ``user`` cannot be written to Mosquitto's files, or None."""
+    if not username_fits(user.username):
+        return f"username {user.username!r} cannot be written to a Mosquitto file"
+    if not user.hashed.startswith("$7$") or any(c in user.hashed for c in "\n\r:"):
+        return f"user {user.username!r}: hash must be in mosquitto's $7$ format"
     for child in user.children:
         if user.device is None or not DEVICE_ID.fullmatch(child):
-            raise ValueError(f"user {user.username!r}: cannot be the gateway of {child!r}")
+            return f"user {user.username!r}: cannot be the gateway of {child!r}"
+    return None
+
+
+def _check(user: BrokerUser) -> None:
+    if (why := problem(user)) is not None:
+        raise ValueError(why)
 
 
 def password_file(users: Iterable[BrokerUser]) -> str:
@@ -64,20 +107,34 @@ def password_file(users: Iterable[BrokerUser]) -> str:
 
 
 def acl_file(users: Iterable[BrokerUser]) -> str:
-    """Devices: read and write under their own prefix and their children's. Service: read every
-    device's ingest topics (plain and shared), write only error reports."""
+    """Devices: read and write under their own prefix and their children's; as a Sparkplug edge
+    node (group = tenant, edge node id = device id) publish births, data and deaths and receive
+    commands. The platform's services (ingest, Sparkplug host, commands): read the ingest
+    topics, command replies and Sparkplug traffic; write error reports and commands only."""
     out = ["# generated by helan.connect.mqtt.mosquitto_auth; do not edit"]
     for user in users:
         _check(user)
         out.append(f"\nuser {user.username}")
         if user.tenant is None or user.device is None:
-            for topic in ingest_filters("+", None):
-                out.append(f"topic read {topic}")
-            out.append(f"topic write {ROOT}/+/+/errors")
+            out += [f"topic read {topic}" for topic in ingest_filters("+", None)]
+            out += [
+                f"topic write {ROOT}/+/+/errors",
+                f"topic write {ROOT}/+/+/commands/+",
+                f"topic read {ROOT}/+/+/commands/+/reply",
+                f"topic read {SPARKPLUG_NAMESPACE}/#",
+            ]
+            out += [f"topic write {SPARKPLUG_NAMESPACE}/+/{k}/#" for k in sorted(SPARKPLUG_DOWN)]
         else:
             out.append(f"topic readwrite {device_prefix(user.tenant, user.device)}#")
             for child in sorted(user.children):
                 out.append(f"topic readwrite {device_prefix(user.tenant, child)}#")
+            node = f"{user.tenant}/{{}}/{user.device}/#"
+            out += [
+                f"topic write {SPARKPLUG_NAMESPACE}/{node.format(k)}" for k in sorted(SPARKPLUG_UP)
+            ]
+            out += [
+                f"topic read {SPARKPLUG_NAMESPACE}/{node.format(k)}" for k in sorted(SPARKPLUG_DOWN)
+            ]
     return "\n".join(out) + "\n"
 
 
@@ -86,15 +143,17 @@ def mosquitto_conf(
     port: int,
     password_path: Path,
     acl_path: Path,
-    bind: str = "127.0.0.1",
+    bind: str | None = "127.0.0.1",
     persistence_dir: Path | None = None,
     user: str | None = None,
+    pid_file: Path | None = None,
 ) -> str:
     """A listener that enforces the generated files, with the queue limits ingest needs
-    (docs/ingest.md explains each)."""
+    (docs/ingest.md explains each). ``bind`` None: every interface (devices on the plant
+    network). ``pid_file``: where Mosquitto writes its pid, for the reload signal."""
     lines = [
         "per_listener_settings false",
-        f"listener {port} {bind}",
+        f"listener {port} {bind}" if bind else f"listener {port}",
         "allow_anonymous false",
         f"password_file {password_path}",
         f"acl_file {acl_path}",
@@ -104,6 +163,8 @@ def mosquitto_conf(
     ]
     if user is not None:  # started as root, Mosquitto switches to this user (default "mosquitto")
         lines.append(f"user {user}")
+    if pid_file is not None:
+        lines.append(f"pid_file {pid_file}")
     if persistence_dir is not None:
         lines += [
             "persistence true",
@@ -139,6 +200,21 @@ def write_files(
             ),
         ),
     ):
-        path.write_text(text)
-        path.chmod(0o600)
+        write_atomic(path, text)
     return conf
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` (mode 0600) so that a reader (Mosquitto reloading on
+    SIGHUP) sees the old file or the new one, never half of one."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:  # mkstemp: already 0600
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

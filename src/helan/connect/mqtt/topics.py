@@ -9,6 +9,10 @@ from typing import Literal
 from helan.core.ids import DEVICE_ID, TENANT_ID
 
 ROOT = "helan/v1"
+SPARKPLUG_NAMESPACE = "spBv1.0"
+# Sparkplug B message types an edge node publishes, and those the host sends down to it.
+SPARKPLUG_UP = frozenset({"NBIRTH", "NDEATH", "NDATA", "DBIRTH", "DDEATH", "DDATA"})
+SPARKPLUG_DOWN = frozenset({"NCMD", "DCMD"})
 Kind = Literal["telemetry", "attributes", "events"]
 INGEST_KINDS: tuple[Kind, ...] = ("telemetry", "attributes", "events")
 _FORBIDDEN = ("+", "#", "\x00", "..")

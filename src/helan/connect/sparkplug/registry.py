@@ -57,7 +57,10 @@ def apply_births(
 
 
 def _create_device(s: Any, tenant: str, birth: Birth, origin: str) -> Device:
-    _, digest = new_device_secret()  # data arrives through the edge node's connection
+    # Data arrives through the edge node's connection: the secret is thrown away unseen, so
+    # nothing can log in with it and no Mosquitto hash (broker_hash) is made; rotating the
+    # credential through the API hands one out, with its hash, when the device needs a login.
+    _, digest = new_device_secret()
     if s.get(DeviceType, (tenant, birth.device)) is None:
         name = f"Sparkplug {origin}/{birth.device}"[:200]
         s.add(DeviceType(tenant_id=tenant, id=birth.device, name=name, properties=[]))

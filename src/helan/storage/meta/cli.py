@@ -149,6 +149,49 @@ def create_device(
     console.print(f"password (shown once): [bold yellow]{out.password}[/]")
 
 
+@app.command("mosquitto-files")
+def mosquitto_files(config: ConfigOpt = None) -> None:
+    """Write Mosquitto's passwd and acl (and mosquitto.conf when missing) into
+    HELAN_MOSQUITTO_AUTH_DIR now, and reload Mosquitto when HELAN_MOSQUITTO_PID_FILE is set:
+    before Mosquitto's first start, or after changes made while no platform was running."""
+    import asyncio
+    from urllib.parse import urlsplit
+
+    from helan.connect.mqtt.mosquitto_sync import MosquittoAuthSync
+
+    settings = load_settings(config)
+    if settings.mosquitto_auth_dir is None:
+        err.print("[red]set HELAN_MOSQUITTO_AUTH_DIR (setting mosquitto_auth_dir) first[/]")
+        raise typer.Exit(2)
+    if urlsplit(settings.mqtt_url).username is None:
+        err.print(
+            "[yellow]HELAN_MQTT_URL carries no user:secret@: the platform's login written now "
+            "is this command's own and is replaced when the platform starts[/]"
+        )
+    url = settings.mqtt_url or f"mqtt://127.0.0.1:{settings.mqtt_embedded_port}"
+    pid_file = settings.mosquitto_pid_file
+    running = pid_file is not None and pid_file.exists()
+    if pid_file is not None and not running:
+        console.print(f"no {pid_file}: Mosquitto reads the files when it starts")
+    with _meta(config) as meta:
+        sync = MosquittoAuthSync.from_settings(meta, settings, url)
+        ok = asyncio.run(sync.sync(reload=running, notify=running))
+    status = sync.status
+    if not ok:
+        err.print(f"[red]{status.last_error}[/]")
+        raise typer.Exit(1)
+    console.print(
+        f"wrote {sync.passwd_path} and {sync.acl_path}: {status.users} login(s)"
+        + (f", Mosquitto reloaded ({pid_file})" if status.reloads else "")
+    )
+    console.print(f"Mosquitto configuration: {sync.conf_path}")
+    if status.without_broker_hash:
+        console.print(
+            f"[yellow]{len(status.without_broker_hash)} device(s) left out until their "
+            f"credential is rotated (issued before Mosquitto hashes were stored)[/]"
+        )
+
+
 @app.command("list-tenants")
 def list_tenants(config: ConfigOpt = None) -> None:
     import sqlalchemy as sa

@@ -200,6 +200,10 @@ class Device(Base):
     enabled: Mapped[bool] = mapped_column(default=True)
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     credential_hash: Mapped[str] = mapped_column(sa.String(64))
+    # The same secret as Mosquitto's PBKDF2-SHA512 "$7$" hash, made when it is issued or rotated
+    # (the only moment the plaintext exists) for the generated password file. None: issued
+    # before migration 0006, or never handed out (Sparkplug devices created from births).
+    broker_hash: Mapped[str | None] = mapped_column(sa.String(255))
     credential_rotated_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
