@@ -20,6 +20,7 @@ from helan.config import Settings, load_settings
 from helan.platform import Platform
 
 log = logging.getLogger("helan")
+CHATTY_LIBRARIES = ("alembic", "amqtt", "transitions", "gmqtt", "httpx", "asyncua", "pymodbus")
 
 
 def serve(
@@ -34,6 +35,9 @@ def serve(
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if logging.getLogger().getEffectiveLevel() >= logging.INFO:
+        for name in CHATTY_LIBRARIES:  # their INFO is per connection or per request
+            logging.getLogger(name).setLevel(logging.WARNING)
     try:
         import uvloop
 
@@ -80,7 +84,7 @@ async def _serve(settings: Settings, *, sim: bool, sim_devices: int) -> None:
         )
 
     base = f"http://{settings.http_host}:{settings.http_port}"
-    console = Console()
+    console = Console(soft_wrap=True)
     console.print(f"[bold green]Helan is running[/]  console: {base}/   API docs: {base}/docs")
     console.print(f"MQTT: {platform.mqtt_url}   data: {settings.data_dir.resolve()}")
     ident_wire = (
