@@ -4,7 +4,6 @@ the audit trail, and the gateway's health reaching the platform's live state."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -175,7 +174,6 @@ async def plant(
     gateway = Gateway(_edge_config(tmp_path, modbus_plc, mosquitto_url, tenant))
     await gateway.start()
     await eventually(lambda: gateway.forwarder.status.connected)
-    await asyncio.sleep(0.3)  # the gateway's SUBACK for its command topics
     try:
         yield Plant(client, platform, gateway, tenant, operator, viewer)
     finally:

@@ -3,7 +3,6 @@ command's params as its arguments and replies with its outputs; refusals reach t
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -77,7 +76,6 @@ async def test_service_calls_the_opcua_method(
 
     try:
         await eventually(lambda: gw.adapters[0].status.connected and gw.forwarder.status.connected)
-        await asyncio.sleep(0.3)  # the gateway's SUBACK for its command topics
         await eventually(lambda: opcua_plc.count > 60)
         ok = send({"value": 7})
         await eventually(lambda: reply(ok) is not None)

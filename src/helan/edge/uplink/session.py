@@ -96,6 +96,7 @@ class MqttSession:
         c.on_disconnect = self._paho_disconnect
         c.on_publish = self._paho_publish
         c.on_message = self._paho_message
+        c.on_subscribe = self._paho_subscribe
         self._client = c
 
     # paho's network thread -> event loop
@@ -109,6 +110,12 @@ class MqttSession:
 
     def _paho_publish(self, _c: object, _u: object, mid: int, rc: ReasonCode, _p: object) -> None:
         self._loop.call_soon_threadsafe(self._acked, mid, rc.is_failure, str(rc))
+
+    def _paho_subscribe(
+        self, _c: object, _u: object, mid: int, codes: list[ReasonCode], _p: object
+    ) -> None:
+        refused = [str(c) for c in codes if c.is_failure]
+        self._loop.call_soon_threadsafe(self._acked, mid, bool(refused), ", ".join(refused))
 
     def _paho_message(self, _c: object, _u: object, msg: paho.MQTTMessage) -> None:
         if self._on_message is not None:
@@ -161,8 +168,27 @@ class MqttSession:
         except UplinkUnavailable:
             await self.close()
             raise
-        for topic in self.subscriptions:
-            self._client.subscribe(topic, qos=1)
+        await self._subscribe(timeout_s)
+
+    async def _subscribe(self, timeout_s: float) -> None:
+        """Subscribe and wait for the SUBACKs: a session counts as up only once it can receive
+        its commands (a command published before the SUBACK would miss this clean session)."""
+        if not self.subscriptions:
+            return
+        fut: asyncio.Future[None] = self._loop.create_future()
+        rc, mid = self._client.subscribe([(topic, 1) for topic in self.subscriptions])
+        if rc != paho.MQTT_ERR_SUCCESS or mid is None:
+            await self.close()
+            raise UplinkUnavailable(f"subscribe failed: {paho.error_string(rc)}")
+        self._pending[mid] = fut
+        try:
+            await asyncio.wait_for(fut, timeout_s)
+        except TimeoutError:
+            await self.close()
+            raise UplinkUnavailable("no SUBACK for the command topics") from None
+        except UplinkUnavailable as exc:
+            await self.close()
+            raise UplinkUnavailable(f"subscription refused: {exc}") from None
 
     def publish(
         self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
