@@ -139,8 +139,7 @@ async def test_persistent_session_keeps_messages_while_ingest_is_down(
     ingest = MqttIngest(
         mosquitto_url, pipeline, directory, live, settings, client_id=client_id, tenants=[tenant]
     )
-    await ingest.start()
-    await asyncio.sleep(0.2)
+    await ingest.start()  # returns once subscribed: the persistent session exists
     await ingest.stop()
     device = Device(port_of(mosquitto_url))
     ts = now_ms()

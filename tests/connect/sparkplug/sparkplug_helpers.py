@@ -3,7 +3,6 @@ on the machine's Mosquitto, restricted to one fresh tenant (= Sparkplug group) p
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -76,8 +75,7 @@ async def sparkplug_world(tmp_path: Path, mosquitto_url: str) -> AsyncIterator[S
         groups=[tenant],
         session_expiry_s=30,
     )
-    await ingest.start()
-    await asyncio.sleep(0.2)  # SUBACK
+    await ingest.start()  # returns once subscribed
     try:
         yield SparkplugWorld(platform=platform, ingest=ingest, tenant=tenant, url=mosquitto_url)
     finally:

@@ -59,6 +59,7 @@ RECEIVE_MAXIMUM = 20_000
 # restore shared subscriptions after it restarts (settings.mqtt_ingest_connections).
 SCALE_OUT_CONNECTIONS = 16
 MAX_ATTRIBUTES = 1000
+SUBACK_TIMEOUT_S = 10.0
 # Messages are gathered for up to DRAIN_DELAY_S (or DRAIN_MESSAGES of them) and then decoded as one
 # batch: a batch costs a fixed ~1 ms of array set-up, so batches of a few dozen messages (what one
 # turn of the loop brings from 10,000 devices) cost several times more per message. The delay is
@@ -135,10 +136,14 @@ class MqttIngest:
             )
             client.set_auth_credentials(address.username, address.password)
             client.on_connect = self._on_connect
+            subscribed = asyncio.Event()
+            client.on_subscribe = lambda *_, done=subscribed: done.set()
             self._clients.append(client)
             await client.connect(
                 address.host, address.port, ssl=address.tls, version=_version(address)
             )
+            # Started means receiving: a fresh session gets nothing published before its SUBACK.
+            await asyncio.wait_for(subscribed.wait(), SUBACK_TIMEOUT_S)
         log.info(
             "MQTT ingest %r connected to %s:%d (%d connections)",
             self.client_id,

@@ -101,9 +101,12 @@ class SparkplugIngest:
         client.set_auth_credentials(address.username, address.password)
         client.on_connect = self._on_connect
         client.on_message = self._on_message
+        subscribed = asyncio.Event()
+        client.on_subscribe = lambda *_: subscribed.set()
         self._client = client
         version = MQTTv311 if address.embedded else MQTTv50
         await client.connect(address.host, address.port, ssl=address.tls, version=version)
+        await asyncio.wait_for(subscribed.wait(), 10)  # started means receiving
         log.info(
             "Sparkplug ingest %r connected to %s:%d", self.client_id, address.host, address.port
         )
