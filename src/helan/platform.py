@@ -97,6 +97,7 @@ class Platform:
         from helan.connect.mqtt.broker import EmbeddedBroker
         from helan.connect.mqtt.subscriber import MqttIngest
         from helan.connect.sparkplug.service import SparkplugIngest
+        from helan.storage.meta.events import EventStore
         from helan.storage.retention import RetentionJob
 
         await self.pipeline.start()
@@ -117,6 +118,7 @@ class Platform:
                 directory=self.directory,
                 live=self.live,
                 settings=self.settings,
+                events=EventStore(self.meta),
             )
             await self.mqtt.start()
             self.sparkplug = SparkplugIngest(

@@ -1,4 +1,5 @@
-"""Each tenant's retention applies to its own data only, on both telemetry backends."""
+"""Each tenant's retention applies to its own data only, on both telemetry backends, and to its
+device events."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
+import sqlalchemy as sa
 
 from helan.config import Settings
+from helan.core.events import EventRow
 from helan.core.points import batch_from_columns
 from helan.storage.meta import MetaStore
-from helan.storage.meta.models import Tenant
+from helan.storage.meta.events import EventStore
+from helan.storage.meta.models import DeviceEvent, Tenant
 from helan.storage.retention import DAY_MS, RetentionJob, apply_retention
 from helan.storage.telemetry import open_store
 from helan.storage.telemetry.base import RawQuery, TelemetryStore
@@ -82,3 +86,24 @@ async def test_job_runs_a_pass_at_start_and_stops_cleanly(
         assert store.raw(q).num_rows == 0
     finally:
         store.close()
+
+
+def test_events_follow_the_tenants_retention(meta: MetaStore, store: TelemetryStore) -> None:
+    ages = [1, 6, 8, 400]
+    EventStore(meta).write(
+        [
+            EventRow(tenant, "d1", ts, "jam", "fault", {"age": age})
+            for tenant in ("short", "long")
+            for ts, age in zip(_points(ages), ages, strict=True)
+        ]
+    )
+    assert apply_retention(meta, store, now_ms=NOW) == {"short": 2, "long": 1}
+    with meta.session() as s:
+        left = s.execute(sa.select(DeviceEvent.tenant_id, DeviceEvent.data)).all()
+    assert sorted((t, d["age"]) for t, d in left) == [
+        ("long", 1),
+        ("long", 6),
+        ("long", 8),
+        ("short", 1),
+        ("short", 6),
+    ]

@@ -32,6 +32,7 @@ ROUTERS = (
     "telemetry",
     "live",
     "commands",
+    "events",
 )
 
 

@@ -34,6 +34,8 @@ FAMILIES = {
     "telemetry": "telemetry",
     "live": "telemetry",
     "ingest": "telemetry",
+    # What a device raised is its data, like its telemetry.
+    "events": "telemetry",
     # Remote operation moves real machines: a key needs its own scope for it.
     "commands": "commands",
 }

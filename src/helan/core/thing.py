@@ -6,11 +6,13 @@ The metadata store owns devices and device types; ingest sees them only through
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 DataType = Literal["float", "int", "bool", "string"]
+EventLevel = Literal["info", "warning", "fault"]
+EVENT_LEVELS: tuple[EventLevel, ...] = ("info", "warning", "fault")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -25,11 +27,44 @@ class MetricSpec:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class EventSpec:
+    """A thing-model event: what a device may raise, how serious it is (copied onto every stored
+    event, so a later change of the model does not rewrite history) and its typed outputs."""
+
+    name: str
+    level: EventLevel = "info"
+    outputs: Mapping[str, MetricSpec] = field(default_factory=dict)
+    required: frozenset[str] = frozenset()
+
+
+def event_specs(events: Iterable[Mapping[str, Any]]) -> dict[str, EventSpec]:
+    """Event specs from thing-model documents (``EventSpec`` of the API, as stored)."""
+    specs: dict[str, EventSpec] = {}
+    for e in events:
+        outputs = {
+            p["name"]: MetricSpec(
+                name=p["name"], type=p.get("type", "float"), min=p.get("min"), max=p.get("max")
+            )
+            for p in e.get("outputs") or []
+        }
+        required = frozenset(p["name"] for p in e.get("outputs") or [] if p.get("required", True))
+        level = e.get("level", "info")
+        specs[e["name"]] = EventSpec(
+            name=e["name"],
+            level=level if level in EVENT_LEVELS else "info",
+            outputs=outputs,
+            required=required,
+        )
+    return specs
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DeviceRef:
     tenant: str
     device: str
     device_type: str | None
     metrics: Mapping[str, MetricSpec] = field(default_factory=dict)
+    events: Mapping[str, EventSpec] = field(default_factory=dict)
     enabled: bool = True
     gateway: str | None = None  # the device that connects on this one's behalf
 

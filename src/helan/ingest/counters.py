@@ -15,7 +15,8 @@ class TenantCounters:
     accepted: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     messages: int = 0
-    events: int = 0
+    events: int = 0  # events accepted: valid and durable (a redelivered one counts again)
+    events_rejected: Counter[str] = field(default_factory=Counter)
 
 
 class IngestCounters:
@@ -26,6 +27,9 @@ class IngestCounters:
         self.batches = 0
         self.points_written = 0
         self.write_failures = 0
+        self.events_written = 0  # new rows in device_events
+        self.event_duplicates = 0  # events already stored (redelivered messages)
+        self.event_write_failures = 0
         self._latency_s: deque[float] = deque(maxlen=latency_window)
 
     def _tenant(self, tenant: str) -> TenantCounters:
@@ -37,8 +41,18 @@ class IngestCounters:
     def message(self, tenant: str, n: int = 1) -> None:
         self._tenant(tenant).messages += n
 
-    def event(self, tenant: str) -> None:
-        self._tenant(tenant).events += 1
+    def events(self, tenant: str, n: int) -> None:
+        self._tenant(tenant).events += n
+
+    def events_rejected(self, tenant: str, reasons: Mapping[str, int]) -> None:
+        self._tenant(tenant).events_rejected.update(reasons)
+
+    def events_written_batch(self, rows: int, new: int) -> None:
+        self.events_written += new
+        self.event_duplicates += rows - new
+
+    def event_write_failed(self) -> None:
+        self.event_write_failures += 1
 
     def accepted(self, tenant: str, points: int) -> None:
         self._tenant(tenant).accepted += points
@@ -68,6 +82,8 @@ class IngestCounters:
             "rejected_by_reason": dict(mine.rejected),
             "messages": mine.messages,
             "events": mine.events,
+            "events_rejected": sum(mine.events_rejected.values()),
+            "events_rejected_by_reason": dict(mine.events_rejected),
             "writer": {
                 "batches": self.batches,
                 "points_written": self.points_written,
@@ -75,5 +91,8 @@ class IngestCounters:
                 "write_ms_p50": ms(50),
                 "write_ms_p99": ms(99),
                 "write_ms_max": ms(100),
+                "events_written": self.events_written,
+                "event_duplicates": self.event_duplicates,
+                "event_write_failures": self.event_write_failures,
             },
         }

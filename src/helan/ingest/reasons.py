@@ -34,10 +34,19 @@ TOO_LARGE = "too_large"
 TOO_MANY_POINTS = "too_many_points"
 BAD_TOPIC = "bad_topic"
 UNKNOWN_TOPIC_KIND = "unknown_topic_kind"
+# Events (``.../events``): per event, besides the value and time reasons above.
+UNKNOWN_EVENT = "unknown_event"
+UNKNOWN_OUTPUT = "unknown_output"
+MISSING_OUTPUT = "missing_output"
+# Per events message: more than MAX_EVENTS_PER_MESSAGE events; or a process without an event
+# store (a stand-alone worker run without one refuses events rather than dropping them).
+TOO_MANY_EVENTS = "too_many_events"
+EVENTS_UNAVAILABLE = "events_unavailable"
 
 # A message or body may carry at most this many points; more is refused as a whole, so that
 # 100k keys cannot turn one message into 100k error records.
 MAX_POINTS_PER_MESSAGE = 10_000
+MAX_EVENTS_PER_MESSAGE = 1000
 # Errors listed in one answer (HTTP body, MQTT error message); the rest are only counted.
 MAX_LISTED_ERRORS = 100
 MAX_TEXT_CHARS = 4096

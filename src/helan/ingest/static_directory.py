@@ -1,7 +1,9 @@
 """A fixed device directory read from a JSON file, for an ingest worker run on its own (the
 SIGKILL test, benchmarks, a worker fleet fed a snapshot of the metadata store).
 
-File: ``[{"tenant", "device", "username", "secret", "metrics": [{"name", "type", "min", "max"}]}]``.
+File: ``[{"tenant", "device", "username", "secret", "metrics": [{"name", "type", "min", "max"}],
+"events": [{"name", "level", "outputs": [{"name", "type", "min", "max", "required"}]}]}]``
+(``events`` optional, in the shape of the API's thing model).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from helan.core.thing import DeviceRef, MetricSpec
+from helan.core.thing import DeviceRef, MetricSpec, event_specs
 
 
 class StaticDirectory:
@@ -35,6 +37,7 @@ class StaticDirectory:
                 device=r["device"],
                 device_type=r.get("device_type"),
                 metrics=metrics,
+                events=event_specs(r.get("events", [])),
                 enabled=r.get("enabled", True),
                 gateway=r.get("gateway"),
             )

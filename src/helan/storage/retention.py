@@ -1,7 +1,9 @@
-"""Retention: each tenant's telemetry older than its ``retention_days`` is dropped, hourly.
+"""Retention: each tenant's telemetry and device events older than its ``retention_days`` are
+dropped, hourly.
 
-The store does the deleting (raw points and roll-ups alike); this job only decides the cut-off
-per tenant, so the policy lives with the tenant in the metadata and nowhere else.
+The stores do the deleting (raw points and roll-ups alike, events in chunks); this job only
+decides the cut-off per tenant, so the policy lives with the tenant in the metadata and nowhere
+else.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 import sqlalchemy as sa
 
 from helan.storage.meta import MetaStore
+from helan.storage.meta.events import EventStore
 from helan.storage.meta.models import Tenant
 from helan.storage.telemetry.base import TelemetryStore
 
@@ -25,13 +28,16 @@ DAY_MS = 86_400_000
 def apply_retention(
     meta: MetaStore, store: TelemetryStore, now_ms: int | None = None
 ) -> dict[str, int]:
-    """Drop every tenant's points older than its retention; returns rows removed per tenant."""
+    """Drop every tenant's points and events older than its retention; returns rows (points
+    plus events) removed per tenant."""
     now = int(time.time() * 1000) if now_ms is None else now_ms
     with meta.session() as s:
         policies = [(t.id, t.retention_days) for t in s.scalars(sa.select(Tenant))]
+    events = EventStore(meta)
     removed: dict[str, int] = {}
     for tenant, days in policies:
-        removed[tenant] = store.delete_before(tenant, now - days * DAY_MS)
+        cutoff = now - days * DAY_MS
+        removed[tenant] = store.delete_before(tenant, cutoff) + events.delete_before(tenant, cutoff)
     return removed
 
 

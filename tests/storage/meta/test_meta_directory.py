@@ -162,3 +162,30 @@ def test_hot_path_speed(meta: MetaStore) -> None:
     assert lookups > 500_000
     assert auths > 300_000
     assert misses > 50_000
+
+
+def test_event_specs_follow_the_thing_model(meta: MetaStore) -> None:
+    """The ingest validates events from memory: a changed model applies from the next lookup."""
+    directory = MetaDirectory(meta)
+    _add_device(meta, "acme", "d1", "pump")
+    assert directory.lookup("acme", "d1").events == {}  # type: ignore[union-attr]
+    with meta.session() as s:
+        s.get(DeviceType, ("acme", "pump")).events = [  # type: ignore[union-attr]
+            {
+                "name": "jam",
+                "level": "fault",
+                "outputs": [
+                    {"name": "station", "type": "int", "min": 1, "max": 8},
+                    {"name": "note", "type": "string", "required": False},
+                ],
+            },
+            {"name": "door_open"},
+        ]
+    ref = directory.lookup("acme", "d1")
+    assert ref is not None
+    jam = ref.events["jam"]
+    assert (jam.level, jam.required) == ("fault", frozenset({"station"}))
+    assert (jam.outputs["station"].type, jam.outputs["station"].max) == ("int", 8)
+    assert jam.outputs["note"].type == "string"
+    assert ref.events["door_open"].level == "info"
+    assert ref.events["door_open"].outputs == {}

@@ -1,14 +1,16 @@
 """MQTT ingest: subscribe to every device's topics and acknowledge each QoS 1 message only once
-its points are durable (ack after commit).
+its points and events are durable (ack after commit).
 
 Messages are taken in as they are read from the socket and handled together: whatever arrived
 within DRAIN_DELAY_S (50 ms; hundreds of messages) is decoded and validated as
 one batch (:mod:`helan.ingest.native_batch`), handed to the pipeline as one Arrow table, and
 acknowledged with one write of PUBACKs once the pipeline says it is durable
-(:mod:`helan.connect.mqtt.batch_ack`). Batches are acknowledged in the order they arrived.
+(:mod:`helan.connect.mqtt.batch_ack`). The batch's events (:mod:`helan.ingest.events`) are
+written in the same step, in a worker thread, and the PUBACKs wait for them too. Batches are
+acknowledged in the order they arrived.
 The session is persistent (fixed client id, clean start off, session expiry "never"), so a
 crash leaves unacknowledged messages with the broker, which sends them again on reconnect;
-the store's (tenant, device, metric, ts) de-duplication makes the repeat harmless. MQTT 5
+the stores' (tenant, device, metric | event, ts) de-duplication makes the repeat harmless. MQTT 5
 with a large Receive Maximum lets many messages wait for their batch at once (Mosquitto allows
 only 20 in flight to an MQTT 3.1.1 client), and several connections in one shared subscription
 keep Mosquitto reading PUBACKs as fast as devices publish.
@@ -39,11 +41,13 @@ from helan.connect.mqtt.topics import (
     parse_topic,
 )
 from helan.core.errors import StorageUnavailable
+from helan.core.events import EventRow, EventSink
 from helan.core.thing import DeviceDirectory
+from helan.ingest.events import DecodedEvents, decode_events
 from helan.ingest.live import LiveState, now_ms
 from helan.ingest.native_batch import SpecCache, decode_batch
 from helan.ingest.pipeline import IngestPipeline
-from helan.ingest.reasons import BAD_TOPIC, MALFORMED, TOO_LARGE
+from helan.ingest.reasons import BAD_TOPIC, EVENTS_UNAVAILABLE, MALFORMED, TOO_LARGE
 
 log = logging.getLogger(__name__)
 
@@ -90,13 +94,18 @@ class MqttIngest:
         share_group: str | None = None,
         receive_maximum: int = RECEIVE_MAXIMUM,
         connections: int | None = None,
+        events: EventSink | None = None,
     ) -> None:
+        """``events``: where device events are stored. Without one, valid events are refused
+        with a report (``events_unavailable``) rather than acknowledged and lost."""
         self.url = url
         self.pipeline = pipeline
         self.counters = pipeline.counters
         self.directory = directory
         self.live = live
         self.settings = settings
+        self.events = events
+        self._event_writes = asyncio.Lock()  # one event write at a time (one SQLite writer)
         self.client_id = client_id
         self.receive_maximum = receive_maximum
         embedded = broker_address(url).embedded
@@ -218,6 +227,7 @@ class MqttIngest:
         client = self._clients[0]  # publishes error reports
         now = now_ms()
         telemetry: list[tuple[str, str, bytes]] = []
+        events: list[tuple[str, str, bytes]] = []
         messages: Counter[str] = Counter()
         devices: set[tuple[str, str]] = set()
         for topic, payload, _, _ in batch:
@@ -230,12 +240,12 @@ class MqttIngest:
             devices.add((where.tenant, where.device))
             if where.kind == "telemetry":
                 telemetry.append((where.tenant, where.device, payload))
+            elif where.kind == "events":
+                events.append((where.tenant, where.device, payload))
             elif self.directory.lookup(where.tenant, where.device) is None:
                 self.counters.rejected(where.tenant, {"unknown_device": 1})
-            elif where.kind == "attributes":
-                self._attributes(client, where, payload)
             else:
-                self._event(client, where, payload)
+                self._attributes(client, where, payload)
         for tenant, n in messages.items():
             self.counters.message(tenant, n)
         for tenant, device in devices:
@@ -253,23 +263,67 @@ class MqttIngest:
         for i, fault in decoded.faults:
             tenant, device, _ = telemetry[i]
             self._publish(client, errors_topic(tenant, device), fault.report())
+        rows = self._decode_events(client, events, now)
         self._commits += 1
         self._idle.clear()
         self._last_commit = asyncio.create_task(
-            self._commit(decoded.table(), batch, self._last_commit)
+            self._commit(decoded.table(), rows, batch, self._last_commit)
         )
 
+    def _decode_events(
+        self, client: Client, messages: list[tuple[str, str, bytes]], now: int
+    ) -> list[EventRow]:
+        """The batch's valid events; each message's rejected ones are counted and reported."""
+        rows: list[EventRow] = []
+        for tenant, device, payload in messages:
+            decoded = decode_events(
+                payload,
+                tenant=tenant,
+                device=device,
+                ref=self.directory.lookup(tenant, device),
+                now_ms=now,
+                settings=self.settings,
+            )
+            if self.events is None and decoded.rows:
+                decoded.refuse(
+                    EVENTS_UNAVAILABLE, "this ingest process has no event store: not stored"
+                )
+            self._report_events(client, decoded)
+            rows += decoded.rows
+        return rows
+
+    def _report_events(self, client: Client, decoded: DecodedEvents) -> None:
+        if decoded.reasons:
+            self.counters.events_rejected(decoded.tenant, decoded.reasons)
+        if decoded.needs_report:
+            self._publish(client, errors_topic(decoded.tenant, decoded.device), decoded.report())
+
     async def _commit(
-        self, table: pa.Table | None, batch: list[Delivery], previous: asyncio.Task[None] | None
+        self,
+        table: pa.Table | None,
+        events: list[EventRow],
+        batch: list[Delivery],
+        previous: asyncio.Task[None] | None,
     ) -> None:
-        """Acknowledge ``batch`` once its points are durable and the batch before it is done."""
+        """Acknowledge ``batch`` once its points and events are durable and the batch before it
+        is done. Either store failing leaves the whole batch unacknowledged; the broker sends
+        it again and both stores skip what they already hold."""
         try:
+            stored = asyncio.ensure_future(self._store_events(events)) if events else None
+            failed = False
             if table is not None:
                 try:
                     await self.pipeline.submit(table)
                 except StorageUnavailable:
-                    self._recover()  # no PUBACK: the broker keeps the messages
-                    return
+                    failed = True
+            if stored is not None:
+                try:
+                    await stored
+                except StorageUnavailable:
+                    failed = True
+            if failed:
+                self._recover()  # no PUBACK: the broker keeps the messages
+                return
             if previous is not None:
                 await previous
             self._acknowledge(batch)
@@ -277,6 +331,20 @@ class MqttIngest:
             self._commits -= 1
             if not self._commits:
                 self._idle.set()
+
+    async def _store_events(self, rows: list[EventRow]) -> None:
+        """Write ``rows`` in a worker thread (the event loop keeps reading the broker)."""
+        assert self.events is not None  # rows exist only when there is a store
+        async with self._event_writes:
+            try:
+                new = await asyncio.to_thread(self.events.write, rows)
+            except Exception as exc:  # every kind of store error must hold the PUBACKs back
+                log.exception("event write of %d events failed", len(rows))
+                self.counters.event_write_failed()
+                raise StorageUnavailable(f"event store write failed: {exc}") from exc
+        self.counters.events_written_batch(len(rows), new)
+        for tenant, n in Counter(r.tenant for r in rows).items():
+            self.counters.events(tenant, n)
 
     def _acknowledge(self, batch: list[Delivery]) -> None:
         """PUBACK per connection, each in the order its messages arrived."""
@@ -298,19 +366,6 @@ class MqttIngest:
             return
         message = problem if isinstance(problem, str) else f"more than {MAX_ATTRIBUTES} attributes"
         self._reject_message(client, where, message)
-
-    def _event(self, client: Client, where: DeviceTopic, payload: bytes) -> None:
-        problem = self._object_problem(payload)
-        if isinstance(problem, str):
-            self._reject_message(client, where, problem)
-            return
-        self.counters.event(where.tenant)
-        log.info(
-            "event from %s/%s: %s",
-            where.tenant,
-            where.device,
-            payload[:512].decode(errors="replace"),
-        )
 
     def _object_problem(self, payload: bytes) -> dict[str, object] | str:
         """The payload as a JSON object, or why it is not one."""

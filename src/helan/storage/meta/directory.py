@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from helan.core.thing import DataType, DeviceRef, MetricSpec
+from helan.core.thing import DataType, DeviceRef, EventSpec, MetricSpec, event_specs
 from helan.security.hashing import new_token, token_digest
 from helan.storage.meta.models import Device, DeviceType, Tenant
 from helan.storage.meta.store import Changes, MetaStore
@@ -161,6 +161,7 @@ class MetaDirectory:
                 Device.credential_hash,
                 Tenant.status,
                 DeviceType.properties,
+                DeviceType.events,
             )
             .join(Tenant, Tenant.id == Device.tenant_id)
             .outerjoin(
@@ -174,21 +175,26 @@ class MetaDirectory:
         if where is not None:
             stmt = stmt.where(where)
         specs_by_type: dict[tuple[str, str], dict[str, MetricSpec]] = {}
+        events_by_type: dict[tuple[str, str], dict[str, EventSpec]] = {}
         with self._meta.session() as s:
             rows = s.execute(stmt).all()
-        for tenant, device, dtype, gateway, enabled, cred, status, props in rows:
+        for tenant, device, dtype, gateway, enabled, cred, status, props, events in rows:
             metrics: Mapping[str, MetricSpec] = {}
+            event_defs: Mapping[str, EventSpec] = {}
             if dtype is not None:
                 key = (tenant, dtype)
                 if key not in specs_by_type:
                     specs_by_type[key] = metric_specs(props or [])
+                    events_by_type[key] = event_specs(events or [])
                 metrics = specs_by_type[key]
+                event_defs = events_by_type[key]
             active = bool(enabled) and status == "active"
             ref = DeviceRef(
                 tenant=tenant,
                 device=device,
                 device_type=dtype,
                 metrics=metrics,
+                events=event_defs,
                 enabled=active,
                 gateway=gateway,
             )

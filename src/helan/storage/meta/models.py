@@ -265,3 +265,27 @@ class SparkplugBirth(Base):
     helan_commands: Mapped[bool] = mapped_column(default=False)
     metrics: Mapped[list[Any]] = mapped_column(default=list)  # [name, alias | None, datatype]
     born_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DeviceEvent(Base):
+    """An event a device raised, as validated at ingest; ``level`` is copied from the thing model
+    then, so a later change of the model does not rewrite history. (tenant, device, event, ts)
+    is unique because MQTT QoS 1 redelivers and a redelivered event is the same event. No
+    foreign keys: like telemetry, events stay until retention removes them."""
+
+    __tablename__ = "device_events"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "device_id", "event", "ts", name="uq_device_events_key"),
+        sa.Index("ix_device_events_tenant_device_ts", "tenant_id", "device_id", "ts"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True
+    )
+    tenant_id: Mapped[str] = mapped_column(sa.String(32))
+    device_id: Mapped[str] = mapped_column(sa.String(64))
+    ts: Mapped[int] = mapped_column(sa.BigInteger)  # epoch ms
+    event: Mapped[str] = mapped_column(sa.String(64))
+    level: Mapped[str] = mapped_column(sa.String(16))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,98 @@
+"""The events a device raised (``device_events``, written by the MQTT ingest), newest first.
+
+A device that does not exist is 404 like every object; its tenant is checked first by the
+reader dependency, so another tenant's device is indistinguishable from a missing one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Query
+
+from helan.api.deps import Meta, Paging, Reader
+from helan.api.routers.telemetry import TimeParam, parse_time
+from helan.api.schemas.common import Output, Page
+from helan.core.errors import NotFound, ValidationFailed
+from helan.core.thing import EventLevel
+from helan.storage.meta.models import Device, DeviceEvent
+from helan.storage.meta.query import order_by, page
+
+router = APIRouter(prefix="/api/v1/tenants/{tenant}/devices/{device}/events", tags=["events"])
+
+SORT = {
+    "ts": DeviceEvent.ts,
+    "event": DeviceEvent.event,
+    "level": DeviceEvent.level,
+    "received_at": DeviceEvent.received_at,
+}
+
+
+class EventOut(Output):
+    id: int
+    device: str
+    ts: int
+    event: str
+    level: EventLevel
+    data: dict[str, Any]
+    received_at: datetime
+
+
+def _out(row: DeviceEvent) -> EventOut:
+    return EventOut.model_validate(
+        {
+            "id": row.id,
+            "device": row.device_id,
+            "ts": row.ts,
+            "event": row.event,
+            "level": row.level,
+            "data": row.data,
+            "received_at": row.received_at,
+        }
+    )
+
+
+@router.get("", summary="The device's events, newest first")
+def list_events(
+    tenant: str,
+    device: str,
+    _: Reader,
+    meta: Meta,
+    paging: Annotated[Paging, Depends()],
+    start: TimeParam = None,
+    end: TimeParam = None,
+    event: Annotated[str | None, Query(max_length=64, description="Only this event")] = None,
+    level: Annotated[EventLevel | None, Query(description="Only this level")] = None,
+) -> Page[EventOut]:
+    """``start`` (inclusive) and ``end`` (exclusive) bound the event's own time; either may be
+    left out. Sort fields: ``-ts`` (default), ``ts``, ``event``, ``level``, ``received_at``."""
+    where: list[sa.ColumnElement[bool]] = [
+        DeviceEvent.tenant_id == tenant,
+        DeviceEvent.device_id == device,
+    ]
+    start_ms = parse_time("start", start, 0) if start else None
+    end_ms = parse_time("end", end, 0) if end else None
+    if start_ms is not None and end_ms is not None and start_ms > end_ms:
+        raise ValidationFailed(f"start {start_ms} is after end {end_ms}")
+    if start_ms is not None:
+        where.append(DeviceEvent.ts >= start_ms)
+    if end_ms is not None:
+        where.append(DeviceEvent.ts < end_ms)
+    if event is not None:
+        where.append(DeviceEvent.event == event)
+    if level is not None:
+        where.append(DeviceEvent.level == level)
+    with meta.session() as s:
+        if s.get(Device, (tenant, device)) is None:
+            raise NotFound(f"device {device!r} not found")
+        rows, total = page(
+            s,
+            sa.select(DeviceEvent).where(*where),
+            order=order_by(paging.sort, SORT, "-ts", [DeviceEvent.id.desc()]),
+            limit=paging.limit,
+            offset=paging.offset,
+        )
+        items = [_out(r) for r in rows]
+    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
