@@ -184,3 +184,34 @@ def _stop_after(seconds: float) -> asyncio.Event:
     stop = asyncio.Event()
     asyncio.get_running_loop().call_later(seconds, stop.set)
     return stop
+
+
+async def test_machines_publish_their_state_changes_as_events(
+    mosquitto_url: str, tenant: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Plant-like dwell times are minutes; shorten them so that a 3 s run sees state changes.
+    monkeypatch.setattr("helan.sim.machine.MIN_DWELL_S", 0.3)
+    monkeypatch.setattr("helan.sim.machine.MEAN_DWELL_S", {"run": 0.5, "idle": 0.5, "down": 0.5})
+    plan = FactoryPlan(tenant=tenant, devices=6, mix={"pump": 0, "meter": 0, "cnc": 1, "press": 1})
+    devices = anonymous_devices(plan)
+    sub, rec = await subscribe(mosquitto_url, f"helan/v1/{tenant}/+/events")
+    factory = Factory(devices, mosquitto_url)
+    try:
+        await factory.connect_all()
+        await _run_for(factory, 3)
+    finally:
+        await factory.disconnect_all()
+    await asyncio.sleep(0.3)
+    await sub.disconnect()
+
+    stats = factory.stats
+    assert stats.events_acked == len(rec.messages) > 0
+    assert stats.acked == stats.published  # events messages are not counted as readings
+    bodies = [event for _, payload, _ in rec.messages for event in payload]  # type: ignore[attr-defined]
+    assert len(bodies) == stats.events
+    names = {b["event"] for b in bodies}
+    assert "state_changed" in names
+    for body in bodies:
+        assert set(body) == {"ts", "event", "data"}
+        if body["event"] == "state_changed":
+            assert body["data"]["from"] != body["data"]["to"]

@@ -146,6 +146,32 @@ def test_machine_state_machine_invariants(kind) -> None:  # type: ignore[no-unty
     assert 0 < rejects < 0.05 * parts
 
 
+@pytest.mark.parametrize("kind", [CNC, PRESS], ids=["cnc", "press"])
+def test_machine_raises_an_event_at_each_state_change(kind) -> None:  # type: ignore[no-untyped-def]
+    rng = random.Random(11)
+    machine = MachineModel(kind=kind, params=random_params(kind, rng), rng=rng)
+    declared = {e.name: dict(e.outputs) for e in kind.events}
+    previous, events = machine.sample(T0)["state"], []
+    for s in range(5, 86_400, 5):
+        state = machine.sample(T0 + s)["state"]
+        got = machine.take_events()
+        for ts, name, data in got:
+            assert (T0 + s - 5) * 1000 <= ts <= (T0 + s) * 1000  # when it happened
+            assert set(data) == set(declared[name])  # the outputs the thing model declares
+        changes = [d for _, n, d in got if n == "state_changed"]
+        if changes:  # a chain of changes between two samples ends in the state sampled
+            assert (changes[0]["from"], changes[-1]["to"]) == (previous, state)
+        else:
+            assert state == previous
+        previous = state
+        events += got
+    downs = [d for _, n, d in events if n == "state_changed" and d["to"] == "down"]
+    breakdowns = [d["cause"] for _, n, d in events if n == "breakdown"]
+    assert len(breakdowns) == len(downs) > 0
+    assert machine.transitions == sum(n == "state_changed" for _, n, _ in events)
+    assert machine.take_events() == []
+
+
 def test_machine_rejects_wrong_kind() -> None:
     with pytest.raises(ValueError, match="CNC or a press"):
         MachineModel(kind=METER, params=random_params(CNC, random.Random(1)), rng=random.Random(1))

@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 from typing import Literal
 
-from helan.sim.metrics import CNC, PRESS, KindDef, Value
+from helan.sim.metrics import CNC, PRESS, KindDef, SimEvent, Value
 
 State = Literal["run", "idle", "down"]
 MEAN_DWELL_S: dict[State, float] = {"run": 1500.0, "idle": 240.0, "down": 720.0}
@@ -22,6 +22,11 @@ TRANSITIONS: dict[State, tuple[tuple[State, float], ...]] = {
     "run": (("idle", 0.88), ("down", 0.12)),
     "idle": (("run", 0.95), ("down", 0.05)),
     "down": (("idle", 1.0),),
+}
+# What a breakdown's cause reads, per kind (the `cause` output of the `breakdown` event).
+CAUSES: dict[str, tuple[str, ...]] = {
+    "cnc": ("tool_breakage", "spindle_overload", "coolant_low", "axis_servo_alarm"),
+    "press": ("die_jam", "hydraulic_pressure_low", "feeder_misfeed", "overload"),
 }
 
 
@@ -62,6 +67,7 @@ class MachineModel:
         self.rejects = 0
         self.transitions = 0
         self._last_t: float | None = None
+        self._events: list[SimEvent] = []
 
     def _dwell(self, state: State) -> float:
         return MIN_DWELL_S + self._rng.expovariate(1.0 / MEAN_DWELL_S[state])
@@ -69,14 +75,26 @@ class MachineModel:
     def _next_cycle(self) -> float:
         return self.params.nominal_cycle_s * self._rng.lognormvariate(0.0, 0.03)
 
-    def _leave(self) -> None:
-        targets, weights = zip(*TRANSITIONS[self.state], strict=True)
+    def _leave(self, at: float) -> None:
+        old = self.state
+        targets, weights = zip(*TRANSITIONS[old], strict=True)
         self.state = self._rng.choices(targets, weights=weights)[0]
         self._dwell_left = self._dwell(self.state)
         self.transitions += 1
+        ts = int(at * 1000)
+        self._events.append((ts, "state_changed", {"from": old, "to": self.state}))
+        if self.state == "down":
+            cause = self._rng.choice(CAUSES[self.kind.kind])
+            self._events.append((ts, "breakdown", {"cause": cause}))
 
-    def advance(self, dt: float) -> None:
-        """Let ``dt`` seconds pass: state changes and finished cycles, in order."""
+    def take_events(self) -> list[SimEvent]:
+        events, self._events = self._events, []
+        return events
+
+    def advance(self, dt: float, start: float = 0.0) -> None:
+        """Let ``dt`` seconds pass from epoch second ``start``: state changes (raising their
+        events at the instant they happen) and finished cycles, in order."""
+        at = start
         while dt > 0:
             step = min(dt, self._dwell_left)
             if self.state == "run":
@@ -90,12 +108,13 @@ class MachineModel:
                     self._cycle = self._next_cycle()
             self._dwell_left -= step
             dt -= step
+            at += step
             if self._dwell_left <= 0:
-                self._leave()
+                self._leave(at)
 
     def sample(self, t: float) -> dict[str, Value]:
         if self._last_t is not None:
-            self.advance(t - self._last_t)
+            self.advance(t - self._last_t, self._last_t)
         self._last_t = t
         running = self.state == "run"
         level = self.params.nominal_level

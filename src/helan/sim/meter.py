@@ -15,7 +15,7 @@ import random
 import numpy as np
 
 from helan.sim.data import SteelProfile, steel
-from helan.sim.metrics import METER, KindDef, Value
+from helan.sim.metrics import METER, KindDef, SimEvent, Value
 
 _WEEK_S = 7 * 86_400
 _CHINA_UTC_OFFSET_S = 8 * 3600
@@ -65,6 +65,9 @@ class MeterModel:
     def energy_kwh(self, t: float) -> float:
         """Energy through the meter since :data:`COUNTER_EPOCH_S` (noise-free, so restart-proof)."""
         return (self._absolute_kwh(t) - self._at_counter_epoch) * self._scale
+
+    def take_events(self) -> list[SimEvent]:
+        return []  # no events in this kind's thing model
 
     def sample(self, t: float) -> dict[str, Value]:
         _, i, frac = self._position(t)

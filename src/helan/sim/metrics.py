@@ -16,6 +16,7 @@ from helan.core.thing import DataType
 Kind = Literal["pump", "meter", "cnc", "press"]
 KINDS: tuple[Kind, ...] = ("pump", "meter", "cnc", "press")
 Value = float | int | str
+SimEvent = tuple[int, str, dict[str, Value]]  # (epoch ms, event name, outputs)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -31,6 +32,15 @@ class MetricDef:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class EventDef:
+    name: str
+    level: Literal["info", "warning", "fault"]
+    outputs: tuple[tuple[str, DataType], ...]  # (name, type), all required
+    zh: str
+    en: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class KindDef:
     kind: Kind
     device_type: str  # id of the provisioned device type
@@ -39,6 +49,7 @@ class KindDef:
     line_zh: str
     line_en: str
     metrics: tuple[MetricDef, ...]
+    events: tuple[EventDef, ...] = ()
 
 
 def _decimals(step: float) -> int:
@@ -194,6 +205,22 @@ _MACHINE_COMMON = (
         name="cycle_time", unit="s", resolution=0.1, min=0, max=3600, zh="节拍", en="Cycle time"
     ),
 )
+_MACHINE_EVENTS = (
+    EventDef(
+        name="state_changed",
+        level="info",
+        outputs=(("from", "string"), ("to", "string")),
+        zh="状态变化",
+        en="State changed",
+    ),
+    EventDef(
+        name="breakdown",
+        level="fault",
+        outputs=(("cause", "string"),),
+        zh="故障停机",
+        en="Breakdown",
+    ),
+)
 CNC = KindDef(
     kind="cnc",
     device_type="cnc-machine",
@@ -201,6 +228,7 @@ CNC = KindDef(
     en="CNC machine",
     line_zh="机加工线",
     line_en="Machining line",
+    events=_MACHINE_EVENTS,
     metrics=(
         *_MACHINE_COMMON,
         MetricDef(
@@ -230,6 +258,7 @@ PRESS = KindDef(
     en="Stamping press",
     line_zh="冲压线",
     line_en="Stamping line",
+    events=_MACHINE_EVENTS,
     metrics=(
         *_MACHINE_COMMON,
         MetricDef(

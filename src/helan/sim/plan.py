@@ -13,7 +13,7 @@ from typing import Protocol
 
 from helan.sim.machine import MachineModel, random_params
 from helan.sim.meter import MeterModel
-from helan.sim.metrics import KIND_DEFS, KINDS, Kind, KindDef, Value
+from helan.sim.metrics import KIND_DEFS, KINDS, Kind, KindDef, SimEvent, Value
 from helan.sim.pump import PumpModel
 
 MAX_DEVICES = 10_000
@@ -26,6 +26,10 @@ class DeviceModel(Protocol):
     kind: KindDef
 
     def sample(self, t: float) -> dict[str, Value]: ...
+
+    def take_events(self) -> list[SimEvent]:
+        """Events raised since the last call (by the samples taken meanwhile), oldest first."""
+        ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,6 +122,10 @@ class SimDevice:
     @property
     def topic(self) -> str:
         return f"helan/v1/{self.tenant}/{self.device_id}/telemetry"
+
+    @property
+    def events_topic(self) -> str:
+        return f"helan/v1/{self.tenant}/{self.device_id}/events"
 
 
 def anonymous_devices(plan: FactoryPlan) -> list[SimDevice]:

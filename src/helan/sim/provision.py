@@ -37,7 +37,8 @@ def _check(response: httpx.Response, what: str, ok: Sequence[int] = (200, 201)) 
 
 
 def thing_model(kind: KindDef) -> dict[str, Any]:
-    """The device type body for a kind: one property per metric, with type, unit and range."""
+    """The device type body for a kind: one property per metric, with type, unit and range, and
+    the events the kind raises."""
     return {
         "name": f"{kind.zh} {kind.en}",
         "description": f"Helan simulator: {kind.en.lower()} (模拟{kind.zh})",
@@ -51,6 +52,15 @@ def thing_model(kind: KindDef) -> dict[str, Any]:
                 "description": f"{m.zh} / {m.en}",
             }
             for m in kind.metrics
+        ],
+        "events": [
+            {
+                "name": e.name,
+                "level": e.level,
+                "description": f"{e.zh} / {e.en}",
+                "outputs": [{"name": n, "type": t} for n, t in e.outputs],
+            }
+            for e in kind.events
         ],
     }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from helan.sim.data import NORMAL_RUN, skab
-from helan.sim.metrics import PUMP, PUMP_COLUMNS, KindDef, Value
+from helan.sim.metrics import PUMP, PUMP_COLUMNS, KindDef, SimEvent, Value
 
 
 @cache
@@ -21,6 +21,9 @@ class PumpModel:
     def __init__(self, *, offset: int) -> None:
         self._rows = _normal_rows()
         self._offset = offset
+
+    def take_events(self) -> list[SimEvent]:
+        return []  # no events in this kind's thing model
 
     def sample(self, t: float) -> dict[str, Value]:
         row = self._rows[(int(t) + self._offset) % len(self._rows)]

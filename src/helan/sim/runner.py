@@ -25,12 +25,13 @@ from gmqtt.mqtt.handler import MQTTConnectError
 from gmqtt.storage import PersistentStorage
 
 from helan.sim.faults import Fault, Outage, ReconnectStorm, ValueFault
-from helan.sim.metrics import quantise_values
+from helan.sim.metrics import SimEvent, quantise_values
 from helan.sim.plan import SimDevice
 
 log = logging.getLogger(__name__)
 
 SLOTS_PER_SECOND = 20
+EVENTS_MESSAGE = -1  # in the in-flight store's points per message: an events message
 CONNECT_CONCURRENCY = 200
 DRAIN_TIMEOUT_S = 5.0
 CONNECT_ATTEMPTS = 8
@@ -51,6 +52,8 @@ class FactoryStats:
     late_ticks: int = 0  # seconds skipped because the loop fell behind
     storms: int = 0
     outages: int = 0
+    events: int = 0  # events published (machines' state changes and breakdowns)
+    events_acked: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -71,8 +74,12 @@ class _CountingStorage(PersistentStorage):  # type: ignore[misc]
 
     def remove_message_by_mid(self, mid: int) -> None:
         if mid in self._messages:
-            self._stats.acked += 1
-            self._stats.acked_points += self._points.pop(mid, 0)
+            points = self._points.pop(mid, 0)
+            if points == EVENTS_MESSAGE:
+                self._stats.events_acked += 1
+            else:
+                self._stats.acked += 1
+                self._stats.acked_points += points
         super().remove_message_by_mid(mid)
 
     def clear(self) -> None:
@@ -88,6 +95,7 @@ class _Link:
     connects: int = 0
     silent_until: float = 0.0  # epoch seconds; an outage keeps the device quiet until then
     faults: list[ValueFault] = field(default_factory=list)
+    pending_events: list[SimEvent] = field(default_factory=list)  # not yet accepted for sending
 
 
 def _host_port(url: str) -> tuple[str, int]:
@@ -202,7 +210,24 @@ class Factory:
             return False
         self.stats.published += 1
         self.stats.points += len(values)
+        self._publish_events(link)
         return True
+
+    def _publish_events(self, link: _Link) -> None:
+        """The events the device raised since its last reading, in one message; kept for the
+        next reading when the broker pushes back."""
+        events = link.pending_events + link.device.model.take_events()
+        link.pending_events = []
+        if not events:
+            return
+        body = [{"ts": ts, "event": name, "data": data} for ts, name, data in events]
+        link.storage.next_points = EVENTS_MESSAGE
+        try:
+            link.client.publish(link.device.events_topic, orjson.dumps(body), qos=1)
+        except OverflowError:
+            link.pending_events = events
+            return
+        self.stats.events += len(events)
 
     def _spawn(self, coro: object) -> None:
         task = asyncio.ensure_future(coro)  # type: ignore[call-overload]
