@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
+import paho.mqtt.client as paho
 import pytest
 from playwright.sync_api import sync_playwright
 
@@ -31,6 +33,7 @@ class Running:
     base: str
     password: str
     proc: subprocess.Popen[str]
+    mqtt_port: int
 
     def token(self, client: httpx.Client) -> dict[str, str]:
         r = client.post("/api/v1/auth/token", data={"username": "admin", "password": self.password})
@@ -76,7 +79,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         with httpx.Client(base_url=base, timeout=5) as client:
             _wait(lambda: client.get("/healthz").status_code == 200, 60, "healthz")
         password = (data / "admin-password.txt").read_text().strip()
-        yield Running(base=base, password=password, proc=proc)
+        yield Running(base=base, password=password, proc=proc, mqtt_port=mqtt_port)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -120,6 +123,29 @@ def test_run_with_simulated_factory_serves_live_queryable_data(running: Running)
         assert agg.status_code == 200, agg.text
 
 
+def _raise_breakdown(running: Running) -> None:
+    """A press of the demo's type reports a breakdown over MQTT with its own credential."""
+    with httpx.Client(base_url=running.base, timeout=5) as client:
+        r = client.post(
+            "/api/v1/tenants/demo/devices",
+            json={"id": "press-e2e", "name": "E2E press", "device_type": "stamping-press"},
+            headers=running.token(client),
+        )
+        assert r.status_code == 201, r.text
+        created = r.json()
+    device = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="press-e2e")
+    device.username_pw_set(created["username"], created["password"])
+    device.connect("127.0.0.1", running.mqtt_port)
+    device.loop_start()
+    try:
+        body = [{"ts": int(time.time() * 1000), "event": "breakdown", "data": {"cause": "die_jam"}}]
+        info = device.publish("helan/v1/demo/press-e2e/events", orjson.dumps(body), qos=1)
+        info.wait_for_publish(10)
+    finally:
+        device.loop_stop()
+        device.disconnect()
+
+
 def test_console_shows_live_devices_in_a_real_browser(running: Running, tmp_path: Path) -> None:
     assert Path(CHROMIUM).exists(), "Chromium is installed by `make test` (apt package chromium)"
     with sync_playwright() as pw:
@@ -138,6 +164,12 @@ def test_console_shows_live_devices_in_a_real_browser(running: Running, tmp_path
             assert "在线" in page.inner_text("#devices")
             page.click("#devices tr .val >> nth=0")
             page.wait_for_selector("#chart path.line", timeout=30_000)
+            _raise_breakdown(running)  # the alarm list shows it with its level in Chinese
+            page.wait_for_selector("#events tr.level-fault", timeout=30_000)
+            row = page.inner_text("#events tr.level-fault")
+            assert "故障" in row
+            assert "breakdown" in row
+            assert "cause=die_jam" in row
             page.screenshot(path=str(tmp_path / "console-zh.png"), full_page=True)
             page.select_option("#lang", "en")
             page.wait_for_function(

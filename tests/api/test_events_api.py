@@ -101,3 +101,22 @@ def test_api_keys_need_the_telemetry_scope(seeded: World) -> None:
     r = get(seeded, headers=seeded.a.keys["telemetry_write"])
     assert r.status_code == 200
     assert r.json()["total"] == 30
+
+
+def test_the_tenant_alarm_list_spans_its_devices_only(seeded: World) -> None:
+    store = EventStore(seeded.api.platform.meta)
+    store.write([EventRow("acme", "pump-2", T0 + 40_000, "jam", "fault", {"other": 1})])
+    tenant_url = "/api/v1/tenants/acme/events"
+    body = get(seeded, {"level": "fault", "limit": 3}, url=tenant_url).json()
+    assert body["total"] == 11  # pump-1's ten jams and pump-2's one; none of bolt's five
+    assert [(e["device"], e["ts"]) for e in body["items"]] == [
+        ("pump-2", T0 + 40_000),
+        ("pump-1", T0 + 27_000),
+        ("pump-1", T0 + 24_000),
+    ]
+    bolt = get(seeded, url="/api/v1/tenants/bolt/events", headers=seeded.b.viewer).json()
+    assert bolt["total"] == 5
+    assert {e["data"].get("bolt") for e in bolt["items"]} == {True}
+    r = get(seeded, url="/api/v1/tenants/bolt/events")  # acme's viewer asks for bolt's
+    assert r.status_code == 404
+    assert get(seeded, {"start": T0 + 10, "end": T0}, url=tenant_url).status_code == 422

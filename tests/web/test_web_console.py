@@ -65,6 +65,8 @@ def test_catalogue_covers_every_string_the_page_uses() -> None:
     assert used, "no message keys found: the scan is broken"
     assert used <= set(messages["en"]), used - set(messages["en"])
     assert all(re.search(r"[\u4e00-\u9fff]", messages["zh-CN"][k]) for k in ("login", "devices"))
+    levels = {f"level_{level}" for level in ("info", "warning", "fault")}  # t(`level_${...}`)
+    assert levels <= set(messages["en"])
 
 
 def test_page_is_served_in_the_browsers_language(client: TestClient) -> None:
@@ -124,6 +126,7 @@ def test_page_reads_the_live_and_telemetry_endpoints_the_api_serves(client: Test
         "/api/v1/tenants/{tenant}/device-types",
         "/api/v1/tenants/{tenant}/devices",
         "/api/v1/tenants/{tenant}/devices/{device}/telemetry/{metric}",
+        "/api/v1/tenants/{tenant}/events",
     ):
         assert path in paths
     js = STATIC.joinpath("console.js").read_text("utf-8")
@@ -133,6 +136,7 @@ def test_page_reads_the_live_and_telemetry_endpoints_the_api_serves(client: Test
         "/live",
         "/device-types",
         "/telemetry/",
+        "/events?",
         "sessionStorage",
     ):
         assert fragment in js

@@ -1,4 +1,5 @@
-"""The events a device raised (``device_events``, written by the MQTT ingest), newest first.
+"""The events devices raised (``device_events``, written by the MQTT ingest), newest first:
+one device's, or the whole tenant's (the console's alarm list).
 
 A device that does not exist is 404 like every object; its tenant is checked first by the
 reader dependency, so another tenant's device is indistinguishable from a missing one.
@@ -20,7 +21,7 @@ from helan.core.thing import EventLevel
 from helan.storage.meta.models import Device, DeviceEvent
 from helan.storage.meta.query import order_by, page
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant}/devices/{device}/events", tags=["events"])
+router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["events"])
 
 SORT = {
     "ts": DeviceEvent.ts,
@@ -54,24 +55,14 @@ def _out(row: DeviceEvent) -> EventOut:
     )
 
 
-@router.get("", summary="The device's events, newest first")
-def list_events(
-    tenant: str,
-    device: str,
-    _: Reader,
-    meta: Meta,
-    paging: Annotated[Paging, Depends()],
-    start: TimeParam = None,
-    end: TimeParam = None,
-    event: Annotated[str | None, Query(max_length=64, description="Only this event")] = None,
-    level: Annotated[EventLevel | None, Query(description="Only this level")] = None,
-) -> Page[EventOut]:
-    """``start`` (inclusive) and ``end`` (exclusive) bound the event's own time; either may be
-    left out. Sort fields: ``-ts`` (default), ``ts``, ``event``, ``level``, ``received_at``."""
-    where: list[sa.ColumnElement[bool]] = [
-        DeviceEvent.tenant_id == tenant,
-        DeviceEvent.device_id == device,
-    ]
+Level = Annotated[EventLevel | None, Query(description="Only this level")]
+EventName = Annotated[str | None, Query(max_length=64, description="Only this event")]
+
+
+def _filters(
+    start: str | None, end: str | None, event: str | None, level: EventLevel | None
+) -> list[sa.ColumnElement[bool]]:
+    where: list[sa.ColumnElement[bool]] = []
     start_ms = parse_time("start", start, 0) if start else None
     end_ms = parse_time("end", end, 0) if end else None
     if start_ms is not None and end_ms is not None and start_ms > end_ms:
@@ -84,9 +75,11 @@ def list_events(
         where.append(DeviceEvent.event == event)
     if level is not None:
         where.append(DeviceEvent.level == level)
+    return where
+
+
+def _page(meta: Meta, where: list[sa.ColumnElement[bool]], paging: Paging) -> Page[EventOut]:
     with meta.session() as s:
-        if s.get(Device, (tenant, device)) is None:
-            raise NotFound(f"device {device!r} not found")
         rows, total = page(
             s,
             sa.select(DeviceEvent).where(*where),
@@ -96,3 +89,40 @@ def list_events(
         )
         items = [_out(r) for r in rows]
     return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+
+
+@router.get("/devices/{device}/events", summary="The device's events, newest first")
+def list_events(
+    tenant: str,
+    device: str,
+    _: Reader,
+    meta: Meta,
+    paging: Annotated[Paging, Depends()],
+    start: TimeParam = None,
+    end: TimeParam = None,
+    event: EventName = None,
+    level: Level = None,
+) -> Page[EventOut]:
+    """``start`` (inclusive) and ``end`` (exclusive) bound the event's own time; either may be
+    left out. Sort fields: ``-ts`` (default), ``ts``, ``event``, ``level``, ``received_at``."""
+    with meta.session() as s:
+        if s.get(Device, (tenant, device)) is None:
+            raise NotFound(f"device {device!r} not found")
+    where = [DeviceEvent.tenant_id == tenant, DeviceEvent.device_id == device]
+    return _page(meta, where + _filters(start, end, event, level), paging)
+
+
+@router.get("/events", summary="Every device's events, newest first")
+def list_tenant_events(
+    tenant: str,
+    _: Reader,
+    meta: Meta,
+    paging: Annotated[Paging, Depends()],
+    start: TimeParam = None,
+    end: TimeParam = None,
+    event: EventName = None,
+    level: Level = None,
+) -> Page[EventOut]:
+    """The tenant's alarm list: the same filters and sort fields as a device's events."""
+    where = [DeviceEvent.tenant_id == tenant]
+    return _page(meta, where + _filters(start, end, event, level), paging)

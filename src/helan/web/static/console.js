@@ -3,6 +3,7 @@
 "use strict";
 
 const REFRESH_MS = 2000;
+const EVENTS_SHOWN = 20;
 const TREND_WINDOW_MS = 10 * 60 * 1000;
 const API = "/api/v1";
 
@@ -148,10 +149,25 @@ async function refreshLive() {
     $("dash-error").textContent = "";
     $("updated").textContent = t("updated", { time: new Date().toLocaleTimeString(state.lang) });
     if (state.selected) await refreshTrend();
+    await refreshEvents();
   } catch (err) {
     if (err.status === 401) return logout(t("session_expired"));
     $("dash-error").textContent = t("error") + err.message;
   }
+}
+
+// GET .../events: the tenant's latest events (state changes, breakdowns), newest first.
+async function refreshEvents() {
+  const body = await api(`${API}/tenants/${encodeURIComponent(state.tenant)}/events?limit=${EVENTS_SHOWN}`);
+  const rows = body.items.map((e) => el("tr", { className: `level-${e.level}` },
+    el("td", {}, new Date(e.ts).toLocaleString(state.lang)),
+    el("td", {}, e.device),
+    el("td", {}, t(`level_${e.level}`)),
+    el("td", {}, e.event),
+    el("td", { className: "muted" }, Object.entries(e.data).map(([k, v]) => `${k}=${formatValue(v)}`).join("  ")),
+  ));
+  $("events").replaceChildren(...rows);
+  $("no-events").classList.toggle("hidden", rows.length > 0);
 }
 
 // --- Rendering --------------------------------------------------------------------------------
