@@ -8,6 +8,7 @@ so it is authoritative for every prefix record it has not delegated.
 from __future__ import annotations
 
 import struct
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -19,10 +20,11 @@ from helan.ident.store.base import HandleStore
 from helan.ident.wire import messages as m
 from helan.ident.wire.answers import (
     ENVELOPE_HEAD,
+    EXPIRY_S,
     AnswerCache,
-    all_public,
     expiry,
-    request_key,
+    plain_request,
+    question_key,
     with_envelope,
 )
 from helan.ident.wire.records import encode_site, split_record
@@ -136,6 +138,7 @@ class Node:
         self.site = site
         self.udp_reply_limit = udp_reply_limit
         self.answers = AnswerCache()
+        self._get_public = store.get_public  # bound once: the per-request path
 
     def lookup(self, handle: Handle, indexes: tuple[int, ...], types: tuple[bytes, ...]) -> Answer:
         raw = self.store.get(handle.key)
@@ -186,16 +189,15 @@ class Node:
             return Answer(ResponseCode.SUCCESS, m.SiteInfoResponse(encode_site(self.site)))
         raise HandleError(ResponseCode.OPERATION_NOT_SUPPORTED, f"operation {request.opcode}")
 
-    def _fast(self, data: bytes, handle_key: bytes) -> bytes | None:
+    def _fast(self, data: bytes, handle_key: bytes, flags: int) -> bytes | None:
         """The whole reply to an unfiltered resolution of an existing, all-public record, built
         without message objects; None sends the request on to the answer cache and the general
         path. A stored key was a valid handle when registered, so a hit needs no syntax check.
         It runs before the cache: a store read costs about what a cache lookup does, and caching
         answers to a random stream of existing handles would only churn the cache."""
-        raw = self.store.get(handle_key)
-        if raw is None or not all_public(raw):
+        raw = self._get_public(handle_key)
+        if raw is None:
             return None
-        flags = int.from_bytes(data[28:32], "big") & _ECHO
         size = len(raw)
         return b"".join(
             (
@@ -203,7 +205,7 @@ class Node:
                 data[4:16],
                 (size + _SUCCESS_FRAME).to_bytes(4, "big"),
                 _SUCCESS_OPCODE_RC,
-                _SUCCESS_REST.pack(flags, expiry(), size),
+                _SUCCESS_REST.pack(flags & _ECHO, int(time.time()) + EXPIRY_S, size),
                 raw,
                 _NO_CREDENTIAL,
             )
@@ -216,16 +218,15 @@ class Node:
         plain resolution requests from ``answers`` (keyed by handle and filter, dropped on every
         write of the handle) when they can be; misses fill it.
         """
-        key = request_key(data)
-        if key is None:
+        plain = plain_request(data)
+        if plain is None:
             return self._respond(data)
-        if key[1][:8] == _UNFILTERED:
-            try:
-                out = self._fast(data, key[0])
-            except (IndexError, HandleError):  # a damaged record: the general path reports it
-                out = None
+        handle_end, body_end, flags = plain
+        if body_end == handle_end + 8 and data[handle_end:body_end] == _UNFILTERED:
+            out = self._fast(data, data[48:handle_end].upper(), flags)
             if out is not None:
                 return out
+        key = question_key(data, handle_end, body_end, flags)
         tail = self.answers.get(key)
         if tail is not None:
             return with_envelope(data, tail)

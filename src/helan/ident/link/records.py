@@ -8,6 +8,10 @@ A device's record (``88.118.100/pump-1``):
   structured, and the type also marks the record as one the platform manages;
 - index 100, ``HS_ADMIN``: the tenant's prefix admin ``300:0.NA/<prefix>`` with every right.
 
+A product's record (``88.118.100/SN-0001``) is the same with the product's resource as URL and
+``HELAN_PRODUCT`` at index 2: name, model, kind, the identifiers of its batch and of the device
+that made it (when they have one), when it was produced and the tenant name.
+
 A prefix record (``0.NA/88.118.100``): ``HS_ADMIN`` (100), ``HS_SITE`` (1, this node),
 ``HELAN_TENANT`` (2, the owning tenant's id) and, when the platform has an ident admin secret,
 ``HS_SECKEY`` (300, admin-read only), so the operator can write under the prefix over REST.
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import quote
 
 import orjson
@@ -29,7 +34,9 @@ from helan.ident.wire.records import encode_admin, encode_site
 URL_INDEX = 1
 DESCRIPTION_INDEX = 2
 DEVICE_TYPE = "HELAN_DEVICE"
+PRODUCT_TYPE = "HELAN_PRODUCT"
 TENANT_TYPE = "HELAN_TENANT"
+_UTC_Z = orjson.OPT_UTC_Z  # RFC 3339 times ending in Z, as the REST API writes them
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +55,35 @@ class DeviceFacts:
     model: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class ProductFacts:
+    """What a product's public record is made of: ``attributes`` stay private (free-form data
+    may hold anything), related objects appear by identifier only."""
+
+    tenant: str
+    tenant_name: str
+    prefix: str
+    product: str
+    identifier: str
+    name: str
+    model: str | None
+    kind: str
+    batch_identifier: str | None
+    made_by_identifier: str | None
+    produced_at: datetime | None
+
+
+def _resource_url(base_url: str, tenant: str, collection: str, object_id: str) -> str:
+    t, o = quote(tenant, safe=""), quote(object_id, safe=":")
+    return f"{base_url}/api/v1/tenants/{t}/{collection}/{o}"
+
+
 def device_url(base_url: str, tenant: str, device: str) -> str:
-    return f"{base_url}/api/v1/tenants/{quote(tenant, safe='')}/devices/{quote(device, safe=':')}"
+    return _resource_url(base_url, tenant, "devices", device)
+
+
+def product_url(base_url: str, tenant: str, product: str) -> str:
+    return _resource_url(base_url, tenant, "products", product)
 
 
 def _admin(prefix: str) -> HandleValue:
@@ -70,6 +104,23 @@ def device_values(facts: DeviceFacts, base_url: str) -> list[HandleValue]:
     return [
         HandleValue(URL_INDEX, "URL", device_url(base_url, facts.tenant, facts.device).encode()),
         HandleValue(DESCRIPTION_INDEX, DEVICE_TYPE, orjson.dumps(description)),
+        _admin(facts.prefix),
+    ]
+
+
+def product_values(facts: ProductFacts, base_url: str) -> list[HandleValue]:
+    description = {
+        "name": facts.name,
+        "model": facts.model,
+        "kind": facts.kind,
+        "batch": facts.batch_identifier,
+        "made_by": facts.made_by_identifier,
+        "produced_at": facts.produced_at,
+        "tenant": facts.tenant_name,
+    }
+    return [
+        HandleValue(URL_INDEX, "URL", product_url(base_url, facts.tenant, facts.product).encode()),
+        HandleValue(DESCRIPTION_INDEX, PRODUCT_TYPE, orjson.dumps(description, option=_UTC_Z)),
         _admin(facts.prefix),
     ]
 

@@ -1,12 +1,13 @@
 """The platform's embedded enterprise identifier node, kept in step with the metadata.
 
-Tenants' prefixes are the prefixes the node homes; every device of such a tenant whose
-identifier lies under the tenant's prefix has a record (see ``records``). After each metadata
-commit that touches tenants, devices or device types, the affected records are rewritten or
-deleted in the committing thread, so a REST call that changed a device returns after its record
-changed too. At start, :meth:`IdentLink.reconcile` repairs what a crash or another process left
-behind: which records the platform wrote is kept in the node's store itself, under keys that
-start with a NUL byte (no handle can), so stale ones are found without scanning every handle.
+Tenants' prefixes are the prefixes the node homes; every device and product of such a tenant
+whose identifier lies under the tenant's prefix has a record (see ``records``). After each
+metadata commit that touches tenants, devices, device types or products, the affected records
+are rewritten or deleted in the committing thread, so a REST call that changed a device or a
+product returns after its record changed too. At start, :meth:`IdentLink.reconcile` repairs
+what a crash or another process left behind: which records the platform wrote is kept in the
+node's store itself, under keys that start with a NUL byte (no handle can), so stale ones are
+found without scanning every handle.
 """
 
 from __future__ import annotations
@@ -14,22 +15,28 @@ from __future__ import annotations
 import ipaddress
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 from starlette.routing import BaseRoute
 
 from helan.config import Settings
 from helan.ident.errors import HandleError
 from helan.ident.link.records import (
     DESCRIPTION_INDEX,
+    DEVICE_TYPE,
+    PRODUCT_TYPE,
+    TENANT_TYPE,
     URL_INDEX,
     DeviceFacts,
+    ProductFacts,
     device_values,
     prefix_values,
+    product_values,
     same_values,
 )
 from helan.ident.link.rules import is_under
@@ -38,20 +45,44 @@ from helan.ident.node import Node, Role
 from helan.ident.registry import ADMIN_INDEX, SECKEY_INDEX, SITE_INDEX, Registry
 from helan.ident.server.listeners import Listener
 from helan.ident.store.lmdb import LmdbStore
-from helan.storage.meta.models import Device, DeviceType, Tenant
+from helan.storage.meta.models import Device, DeviceType, Product, Tenant
 from helan.storage.meta.store import Changes, MetaStore
 
 log = logging.getLogger(__name__)
 
-WATCHED = frozenset({"tenants", "devices", "device_types"})
-# Indexes whose values the platform owns; values others add elsewhere are kept.
-DEVICE_INDEXES = frozenset({URL_INDEX, DESCRIPTION_INDEX, ADMIN_INDEX})
+WATCHED = frozenset({"tenants", "devices", "device_types", "products"})
+# Indexes whose values the platform owns (in device and product records alike); values others
+# add elsewhere are kept.
+OBJECT_INDEXES = frozenset({URL_INDEX, DESCRIPTION_INDEX, ADMIN_INDEX})
 PREFIX_INDEXES = frozenset({SITE_INDEX, DESCRIPTION_INDEX, ADMIN_INDEX, SECKEY_INDEX})
+# The description types that mark a record as a platform object's (see ``_record``).
+OBJECT_TYPES = frozenset({DEVICE_TYPE, PRODUCT_TYPE})
 _DEVICE_KEY = b"\x00helan-device\x00"  # + tenant NUL device -> identifier
+_PRODUCT_KEY = b"\x00helan-product\x00"  # + tenant NUL product -> identifier
 _PREFIX_KEY = b"\x00helan-prefix\x00"  # + tenant -> prefix
 _PAGE = 10_000
+_IN_CHUNK = 500  # ids per IN list when loading products by key
 
-DeviceKey = tuple[str, str]
+Key = tuple[str, str]  # (tenant, device or product id)
+# What a record should say: the identifier it lives at and the platform's values there.
+Wanted = dict[Key, tuple[str, list[HandleValue]]]
+
+
+@dataclass
+class _Published:
+    """The records of one kind of platform object: which object was published under which
+    identifier, mirrored in the node's store under ``index_key``."""
+
+    index_key: bytes
+    description_type: str
+    entries: dict[Key, str] = field(default_factory=dict)
+
+    def key(self, key: Key) -> bytes:
+        return self.index_key + f"{key[0]}\x00{key[1]}".encode()
+
+    def split(self, raw: bytes) -> Key:
+        tenant, _, own_id = raw[len(self.index_key) :].decode().partition("\x00")
+        return tenant, own_id
 
 
 def site_address(settings: Settings) -> str:
@@ -82,9 +113,13 @@ class IdentLink:
         self.registry.listeners.append(self.node.answers.invalidate)
         self.listener: Listener | None = None
         self.failures = 0  # syncs that raised (logged); the next reconcile repairs them
+        # Records not written because a device's and a product's identifier met (logged): the
+        # rules refuse that, so only a race or a change behind the API's back gets here.
+        self.clashes = 0
         self._lock = threading.RLock()
         self._prefixes: dict[str, str] = {}  # tenant -> prefix
-        self._published: dict[DeviceKey, str] = {}  # (tenant, device) -> identifier
+        self._devices = _Published(_DEVICE_KEY, DEVICE_TYPE)
+        self._products = _Published(_PRODUCT_KEY, PRODUCT_TYPE)
         self._closed = False
         meta.on_change(self._on_change)
         self.reconcile()
@@ -123,12 +158,17 @@ class IdentLink:
     def reconcile(self) -> None:
         """Make the node's records match the metadata, whatever happened before."""
         with self._lock:
-            self._published = {_split_device_key(k): v for k, v in self._index(_DEVICE_KEY)}
+            for published in (self._devices, self._products):
+                index = self._index(published.index_key)
+                published.entries = {published.split(k): v for k, v in index}
             self._prefixes = {
                 k[len(_PREFIX_KEY) :].decode(): v for k, v in self._index(_PREFIX_KEY)
             }
             self._set_prefixes(self._load_prefixes())
-            self._sync(self._load_devices(None), stale=set(self._published))
+            self._sync(
+                (self._devices, self._load_devices(None), set(self._devices.entries)),
+                (self._products, self._load_products([None]), set(self._products.entries)),
+            )
 
     def _on_change(self, changes: Changes) -> None:
         if not changes.keys() & WATCHED:
@@ -143,6 +183,7 @@ class IdentLink:
                 tenants = {k[0] for k in changes.get("tenants") or ()}
                 devices = {(k[0], k[1]) for k in changes.get("devices") or ()}
                 types = {(k[0], k[1]) for k in changes.get("device_types") or ()}
+                products = {(k[0], k[1]) for k in changes.get("products") or ()}
                 if tenants:
                     self._set_prefixes(self._load_prefixes())
                 where = []
@@ -152,10 +193,24 @@ class IdentLink:
                     where.append(Device.tenant_id.in_(list(tenants)))
                 if types:
                     where.append(_pairs(Device.tenant_id, Device.device_type_id, types))
-                stale = devices & self._published.keys()
+                stale = devices & self._devices.entries.keys()
                 if tenants:  # rare: a walk over every published device is fine
-                    stale |= {k for k in self._published if k[0] in tenants}
-                self._sync(self._load_devices(sa.or_(*where)), stale)
+                    stale |= {k for k in self._devices.entries if k[0] in tenants}
+                fresh = self._load_devices(sa.or_(*where)) if where else {}
+                # Products: the changed ones, the members of a changed batch (the batch's
+                # identifier is in their record), those made by a changed device (likewise).
+                product_where = [
+                    *_by_tenant(Product.tenant_id, Product.id, products),
+                    *_by_tenant(Product.tenant_id, Product.batch_id, products),
+                    *_by_tenant(Product.tenant_id, Product.made_by_id, devices),
+                ]
+                if tenants:
+                    product_where.append(Product.tenant_id.in_(list(tenants)))
+                product_stale = products & self._products.entries.keys()
+                if tenants:
+                    product_stale |= {k for k in self._products.entries if k[0] in tenants}
+                wanted = self._load_products(product_where) if product_where else {}
+                self._sync((self._devices, fresh, stale), (self._products, wanted, product_stale))
         except Exception:
             self.failures += 1
             log.exception("identifier records out of step with metadata; reconciled at start")
@@ -174,39 +229,60 @@ class IdentLink:
             if self._prefixes.get(tenant) != prefix:
                 writes.append((_PREFIX_KEY + tenant.encode(), prefix.encode()))
             values = prefix_values(prefix, tenant, self.site, self.secret)
-            writes += self._record(Handle.parse(prefix_handle(prefix)), values, PREFIX_INDEXES)
+            handle = Handle.parse(prefix_handle(prefix))
+            writes += self._record(handle, values, PREFIX_INDEXES, TENANT_TYPE) or []
         self._write(writes)
         self._prefixes = dict(wanted)
 
-    def _sync(self, fresh: dict[DeviceKey, DeviceFacts], stale: set[DeviceKey]) -> None:
-        for key in stale:
-            ident = self._published.get(key)
-            if ident is not None and (key not in fresh or fresh[key].identifier != ident):
-                self._unpublish(key, ident)
+    def _sync(self, *parts: tuple[_Published, Wanted, set[Key]]) -> None:
+        """Per kind: records the objects ``wanted``, removes those of ``stale`` objects gone or
+        moved. Every removal comes before every write, so an identifier handed from a device to
+        a product (or back) behind the API's back moves instead of clashing."""
+        for published, wanted, stale in parts:
+            for key in stale:
+                ident = published.entries.get(key)
+                if ident is not None and (key not in wanted or wanted[key][0] != ident):
+                    self._unpublish(published, key, ident)
         writes: list[tuple[bytes, bytes]] = []
-        for key, facts in fresh.items():
-            if self._published.get(key) != facts.identifier:
-                writes.append((_device_key(key), facts.identifier.encode()))
-                self._published[key] = facts.identifier
-            values = device_values(facts, self.base_url)
-            writes += self._record(Handle.parse(facts.identifier), values, DEVICE_INDEXES)
+        for published, wanted, _ in parts:
+            for key, (ident, values) in wanted.items():
+                handle = Handle.parse(ident)
+                record = self._record(handle, values, OBJECT_INDEXES, published.description_type)
+                if record is None:
+                    continue
+                if published.entries.get(key) != ident:
+                    writes.append((published.key(key), ident.encode()))
+                    published.entries[key] = ident
+                writes += record
         self._write(writes)
 
-    def _unpublish(self, key: DeviceKey, ident: str) -> None:
+    def _unpublish(self, published: _Published, key: Key, ident: str) -> None:
         try:
             self._delete(Handle.parse(ident))
         except HandleError:  # an index entry that never named a valid handle: drop it
             log.warning("dropping invalid identifier index entry %r", ident)
-        self.store.delete(_device_key(key))
-        del self._published[key]
+        self.store.delete(published.key(key))
+        del published.entries[key]
 
     def _record(
-        self, handle: Handle, managed: list[HandleValue], owned: frozenset[int]
-    ) -> list[tuple[bytes, bytes]]:
+        self,
+        handle: Handle,
+        managed: list[HandleValue],
+        owned: frozenset[int],
+        description_type: str,
+    ) -> list[tuple[bytes, bytes]] | None:
         """The write that gives ``handle`` the platform's values, keeping values others added
-        at indexes not ``owned``; none when the stored record already says that."""
+        at indexes not ``owned``; none when the stored record already says that. None when the
+        record is another kind of platform object's (a device's, for a product): never
+        overwritten, whatever slipped past the rules."""
         found = self.registry.get_with_name(handle)
         kept = [v for v in found[1] if v.index not in owned] if found else []
+        if found is not None:
+            holder = {v.type for v in found[1] if v.index == DESCRIPTION_INDEX} & OBJECT_TYPES
+            if holder and description_type not in holder:
+                self.clashes += 1
+                log.warning("%s: holds a %s record, not rewritten", handle, holder.pop())
+                return None
         values = [*managed, *kept]
         if found is not None and found[0] == str(handle) and same_values(found[1], values):
             return []
@@ -233,7 +309,7 @@ class IdentLink:
             ).all()
         return {tenant: prefix for tenant, prefix in rows if prefix}
 
-    def _load_devices(self, where: sa.ColumnElement[bool] | None) -> dict[DeviceKey, DeviceFacts]:
+    def _load_devices(self, where: sa.ColumnElement[bool] | None) -> Wanted:
         stmt = (
             sa.select(
                 Device.tenant_id,
@@ -275,8 +351,60 @@ class IdentLink:
                 vendor=vendor,
                 model=model,
             )
-            if _publishable(facts):
-                out[(facts.tenant, facts.device)] = facts
+            if _publishable(facts.prefix, facts.identifier):
+                values = device_values(facts, self.base_url)
+                out[(facts.tenant, facts.device)] = (facts.identifier, values)
+        return out
+
+    def _load_products(self, wheres: Iterable[sa.ColumnElement[bool] | None]) -> Wanted:
+        """The records of the products matching any of ``wheres`` (None: all), one query each,
+        so that no statement outgrows the database's parameter limit."""
+        batch = aliased(Product)
+        stmt = (
+            sa.select(
+                Product.tenant_id,
+                Tenant.name,
+                Tenant.ident_prefix,
+                Product.id,
+                Product.identifier,
+                Product.name,
+                Product.model,
+                Product.kind,
+                batch.identifier,
+                Device.identifier,
+                Product.produced_at,
+            )
+            .join(Tenant, Tenant.id == Product.tenant_id)
+            .outerjoin(
+                batch, sa.and_(batch.tenant_id == Product.tenant_id, batch.id == Product.batch_id)
+            )
+            .outerjoin(
+                Device,
+                sa.and_(Device.tenant_id == Product.tenant_id, Device.id == Product.made_by_id),
+            )
+            .where(Tenant.ident_prefix.is_not(None), Product.identifier.is_not(None))
+        )
+        out: Wanted = {}
+        with self.meta.session() as s:
+            for where in wheres:
+                rows = s.execute(stmt if where is None else stmt.where(where)).all()
+                for row in rows:
+                    facts = ProductFacts(
+                        tenant=row[0],
+                        tenant_name=row[1],
+                        prefix=row[2] or "",
+                        product=row[3],
+                        identifier=row[4] or "",
+                        name=row[5],
+                        model=row[6],
+                        kind=row[7],
+                        batch_identifier=row[8],
+                        made_by_identifier=row[9],
+                        produced_at=row[10],
+                    )
+                    if _publishable(facts.prefix, facts.identifier):
+                        values = product_values(facts, self.base_url)
+                        out[(facts.tenant, facts.product)] = (facts.identifier, values)
         return out
 
     def _index(self, key_prefix: bytes) -> Iterator[tuple[bytes, str]]:
@@ -290,7 +418,7 @@ class IdentLink:
 
 
 def _pairs(
-    first: InstrumentedAttribute[Any], second: InstrumentedAttribute[Any], keys: set[DeviceKey]
+    first: InstrumentedAttribute[Any], second: InstrumentedAttribute[Any], keys: set[Key]
 ) -> sa.ColumnElement[bool]:
     """``(first, second) IN keys``, spelled so that SQLite uses the index for a few keys (it
     scans the table for a row-value IN)."""
@@ -299,20 +427,27 @@ def _pairs(
     return sa.or_(*(sa.and_(first == a, second == b) for a, b in keys))
 
 
-def _publishable(facts: DeviceFacts) -> bool:
+def _by_tenant(
+    first: InstrumentedAttribute[Any], second: InstrumentedAttribute[Any], keys: set[Key]
+) -> list[sa.ColumnElement[bool]]:
+    """``(first, second) IN keys`` as one ``first = t AND second IN (...)`` per tenant and
+    chunk: each uses an index leading with the tenant, and none has too many parameters (a bulk
+    create changes 10,000 products in one commit)."""
+    by_tenant: dict[str, list[str]] = {}
+    for tenant, own_id in keys:
+        by_tenant.setdefault(tenant, []).append(own_id)
+    return [
+        sa.and_(first == tenant, second.in_(ids[n : n + _IN_CHUNK]))
+        for tenant, ids in by_tenant.items()
+        for n in range(0, len(ids), _IN_CHUNK)
+    ]
+
+
+def _publishable(prefix: str, identifier: str) -> bool:
     """Identifiers that are valid handles under the tenant's prefix (ones set before the tenant
     had a prefix may be neither: they stay in the metadata but are not served)."""
     try:
-        handle = Handle.parse(facts.identifier)
+        handle = Handle.parse(identifier)
     except HandleError:
         return False
-    return is_under(facts.prefix, handle.prefix)
-
-
-def _device_key(key: DeviceKey) -> bytes:
-    return _DEVICE_KEY + f"{key[0]}\x00{key[1]}".encode()
-
-
-def _split_device_key(key: bytes) -> DeviceKey:
-    tenant, _, device = key[len(_DEVICE_KEY) :].decode().partition("\x00")
-    return tenant, device
+    return is_under(prefix, handle.prefix)

@@ -5,12 +5,27 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
+from helan.ident.wire.answers import all_public
+
+
+def public_only(record: bytes | None) -> bytes | None:
+    """``record`` if all its values are public; a damaged record counts as not public (the
+    general path then reports it)."""
+    try:
+        return record if record is not None and all_public(record) else None
+    except IndexError:
+        return None
+
 
 class HandleStore(Protocol):
     #: True when calls block on the network (PostgreSQL): servers run them in a thread.
     blocking: bool
 
     def get(self, key: bytes) -> bytes | None: ...
+
+    def get_public(self, key: bytes) -> bytes | None:
+        """The record if every value in it is publicly readable, else None (also when absent):
+        what a node may send without looking at permissions (``wire.answers.all_public``)."""
 
     def put(self, key: bytes, record: bytes) -> None:
         """Insert or replace."""

@@ -1,14 +1,34 @@
-"""LMDB: memory-mapped B+tree; measured fastest to load and to read (docs/ident.md)."""
+"""LMDB: memory-mapped B+tree; measured fastest to load and to read (docs/ident.md).
+
+Beside the records, a small database ``private`` holds the keys of the records that have a
+value the public may not read, kept in the same write transactions: a node answering over UDP
+then learns "may I send this record as it is" from one lookup in a tiny, always-cached B-tree
+instead of walking the record's values on every request (docs/ident.md, "Answer cache").
+A store made before that database existed is indexed once when it is opened.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from itertools import islice, pairwise
 from pathlib import Path
 
 import lmdb
 
+from helan.ident.wire.answers import all_public
+
+log = logging.getLogger(__name__)
+
 _BATCH = 100_000
+_INDEXED = b"\x00indexed"  # in ``private``: the index covers every record (no handle has NUL)
+
+
+def _private(record: bytes) -> bool:
+    try:
+        return not all_public(record)
+    except IndexError:  # damaged: never sent as it is
+        return True
 
 
 class LmdbStore:
@@ -18,9 +38,24 @@ class LmdbStore:
         path.mkdir(parents=True, exist_ok=True)
         # map_size is address space, not memory: the file grows as records arrive.
         self._env = lmdb.open(
-            str(path), map_size=map_size, max_dbs=1, sync=sync, readahead=False, lock=True
+            str(path), map_size=map_size, max_dbs=2, sync=sync, readahead=False, lock=True
         )
         self._db = self._env.open_db(b"handles")
+        self._private = self._env.open_db(b"private")
+        self._index_private()
+
+    def _index_private(self) -> None:
+        with self._env.begin(write=True) as txn:
+            if txn.get(_INDEXED, db=self._private) is not None:
+                return
+            found = 0
+            for key, record in txn.cursor(db=self._db):
+                if _private(record):
+                    txn.put(key, b"", db=self._private)
+                    found += 1
+            txn.put(_INDEXED, b"", db=self._private)
+        if found:
+            log.info("indexed %d records with private values", found)
 
     def get(self, key: bytes) -> bytes | None:
         # The per-request read path: an explicit abort costs a third less than ``with``.
@@ -31,16 +66,37 @@ class LmdbStore:
             txn.abort()
         return value
 
+    def get_public(self, key: bytes) -> bytes | None:
+        txn = self._env.begin(db=self._db)
+        try:
+            value: bytes | None = txn.get(key)
+            if value is not None and txn.get(key, db=self._private) is not None:
+                return None
+        finally:
+            txn.abort()
+        return value
+
+    def _mark(self, txn: lmdb.Transaction, key: bytes, record: bytes) -> None:
+        if _private(record):
+            txn.put(key, b"", db=self._private)
+        else:
+            txn.delete(key, db=self._private)
+
     def put(self, key: bytes, record: bytes) -> None:
         with self._env.begin(db=self._db, write=True) as txn:
             txn.put(key, record)
+            self._mark(txn, key, record)
 
     def create(self, key: bytes, record: bytes) -> bool:
         with self._env.begin(db=self._db, write=True) as txn:
-            return bool(txn.put(key, record, overwrite=False))
+            created = bool(txn.put(key, record, overwrite=False))
+            if created:
+                self._mark(txn, key, record)
+            return created
 
     def delete(self, key: bytes) -> bool:
         with self._env.begin(db=self._db, write=True) as txn:
+            txn.delete(key, db=self._private)
             return bool(txn.delete(key))
 
     def put_many(self, items: Iterable[tuple[bytes, bytes]]) -> int:
@@ -55,11 +111,24 @@ class LmdbStore:
                 append = batch[0][0] > last and all(a[0] < b[0] for a, b in pairwise(batch))
                 _, added = cursor.putmulti(batch, overwrite=True, append=append)
                 total += added
+                # Only the index's marker: no key to clear, mark only the private records.
+                clear = txn.stat(self._private)["entries"] > 1
+                for key, record in batch:
+                    if _private(record):
+                        txn.put(key, b"", db=self._private)
+                    elif clear:
+                        txn.delete(key, db=self._private)
         return total
 
     def create_many(self, items: Sequence[tuple[bytes, bytes]]) -> list[bool]:
         with self._env.begin(db=self._db, write=True) as txn:
-            return [bool(txn.put(key, record, overwrite=False)) for key, record in items]
+            out = []
+            for key, record in items:
+                created = bool(txn.put(key, record, overwrite=False))
+                if created and _private(record):
+                    txn.put(key, b"", db=self._private)
+                out.append(created)
+            return out
 
     def scan(self, key_prefix: bytes, offset: int, limit: int) -> list[bytes]:
         out: list[bytes] = []

@@ -8,6 +8,8 @@ from itertools import islice
 
 import psycopg
 
+from helan.ident.store.base import public_only
+
 _BATCH = 100_000
 
 
@@ -29,6 +31,9 @@ class PostgresStore:
         with self._lock:
             row = self._db.execute("SELECT v FROM ident_handles WHERE k = %s", (key,)).fetchone()
         return None if row is None else bytes(row[0])
+
+    def get_public(self, key: bytes) -> bytes | None:
+        return public_only(self.get(key))
 
     def put(self, key: bytes, record: bytes) -> None:
         with self._lock:

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Sequence
 from itertools import islice
 from pathlib import Path
 
+from helan.ident.store.base import public_only
+
 _BATCH = 100_000
 
 
@@ -31,6 +33,9 @@ class SqliteStore:
     def get(self, key: bytes) -> bytes | None:
         row = self._db.execute("SELECT v FROM handles WHERE k = ?", (key,)).fetchone()
         return None if row is None else bytes(row[0])
+
+    def get_public(self, key: bytes) -> bytes | None:
+        return public_only(self.get(key))
 
     def put(self, key: bytes, record: bytes) -> None:
         self._db.execute("INSERT OR REPLACE INTO handles VALUES (?, ?)", (key, record))

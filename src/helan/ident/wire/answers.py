@@ -37,10 +37,11 @@ def expiry() -> int:
     return int(time.time()) + EXPIRY_S
 
 
-def request_key(data: bytes) -> QuestionKey | None:
-    """The question of a plain (unsigned, undigested, single-packet) resolution request, or
-    None for anything else. Lengths are checked; the handle's syntax is not (see ``Node``),
-    except that a handle starting with NUL (the store's internal keys) is never a question."""
+def plain_request(data: bytes) -> tuple[int, int, int] | None:
+    """(handle end, body end, op flags) of a plain (unsigned, undigested, single-packet)
+    resolution request, or None for anything else. Lengths are checked; the handle's syntax is
+    not (see ``Node``), except that a handle starting with NUL (the store's internal keys) is
+    never a question."""
     size = len(data)
     if size < 60 or data[20:28] != _RESOLUTION_REQUEST:
         return None
@@ -57,6 +58,19 @@ def request_key(data: bytes) -> QuestionKey | None:
         or data[48] == 0
     ):
         return None
+    return handle_end, body_end, flags
+
+
+def request_key(data: bytes) -> QuestionKey | None:
+    """The answer cache's key for a plain resolution request (see :func:`plain_request`)."""
+    plain = plain_request(data)
+    if plain is None:
+        return None
+    handle_end, body_end, flags = plain
+    return question_key(data, handle_end, body_end, flags)
+
+
+def question_key(data: bytes, handle_end: int, body_end: int, flags: int) -> QuestionKey:
     return data[48:handle_end].upper(), data[handle_end:body_end] + (flags & _ECHO).to_bytes(
         4, "big"
     )
