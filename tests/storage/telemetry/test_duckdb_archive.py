@@ -157,26 +157,27 @@ def test_late_rewrites_into_an_archived_window_rewrite_its_file(tmp_path: Path) 
 
 def test_retention_drops_whole_files_and_rewrites_the_straddling_one(tmp_path: Path) -> None:
     store = idle_store(tmp_path / "t.duckdb")
-    ts = T0 + np.arange(3 * 3600 + 600) * 1000
+    t0 = T0 + 2 * HOUR  # a UTC midnight: no day closes, so no day is merged
+    ts = t0 + np.arange(3 * 3600 + 600) * 1000
     store.write(points(ts, np.ones(len(ts))))
     store.write(points(ts, np.ones(len(ts)), tenant="other"))
     store.compact()
     assert store.archive_closed() == 2 * 3 * 3600
     archive = tmp_path / "t.duckdb.archive"
     assert len(list((archive / "acme").iterdir())) == 3
-    cut = T0 + HOUR + 1_800_000  # half way through the second hour
+    cut = t0 + HOUR + 1_800_000  # half way through the second hour
     assert store.delete_before("acme", cut) == 5400
     names = sorted(p.name for p in (archive / "acme").iterdir())
-    assert names == [f"{T0 + h * HOUR}-{T0 + (h + 1) * HOUR}.parquet" for h in (1, 2)]
+    assert names == [f"{t0 + h * HOUR}-{t0 + (h + 1) * HOUR}.parquet" for h in (1, 2)]
     assert len(list((archive / "other").iterdir())) == 3
-    left = raw(store, "pressure", T0, T0 + 4 * HOUR)
+    left = raw(store, "pressure", t0, t0 + 4 * HOUR)
     assert left.num_rows == len(ts) - 5400
     assert left.column("ts")[0].as_py() == cut
-    q = AggQuery(**WIDE, metrics=["pressure"], start_ms=T0, end_ms=T0 + 4 * HOUR, bucket_ms=HOUR,
+    q = AggQuery(**WIDE, metrics=["pressure"], start_ms=t0, end_ms=t0 + 4 * HOUR, bucket_ms=HOUR,
                  fn="count")  # fmt: skip
     assert store.aggregate(q).column("value").to_pylist() == [1800.0, 3600.0, 600.0]
     assert store.delete_before("acme", cut) == 0  # idempotent
-    assert store.delete_before("acme", T0 + 5 * HOUR) == len(ts) - 5400
+    assert store.delete_before("acme", t0 + 5 * HOUR) == len(ts) - 5400
     assert not list((archive / "acme").iterdir())
     assert store.stats().points == len(ts)  # the other tenant's
     store.close()
@@ -268,3 +269,49 @@ def test_archiving_gives_the_freed_blocks_back_by_copying_the_file(
     assert not path.with_name("t.duckdb.new").exists()
     assert reopened.stats().points == 40 * len(ts) + 1
     reopened.close()
+
+
+def test_closed_days_are_merged_into_one_file_and_read_the_same(tmp_path: Path) -> None:
+    day0 = T0 + 2 * HOUR  # T0 is 22:00 UTC: day0 is a UTC midnight
+    assert day0 % (24 * HOUR) == 0
+    store = idle_store(tmp_path / "t.duckdb")
+    ts = day0 - 2 * HOUR + np.arange(0, 28 * HOUR, 60_000)  # 22:00 the day before .. 02:00
+    first, end = int(ts[0]), int(ts[-1]) + 1
+    values = np.round(np.sin(ts / 1e7) * 10, 1)
+    store.write(points(ts, values))
+    store.write(points(ts, values + 1, device="pump-2"))
+    store.compact()
+    before = raw(store, "pressure", first, end)
+    assert store.archive_closed() > 0
+    files = sorted((f.start, f.end) for f in store.archive.overlapping("acme", 0, 1 << 62))
+    assert (day0, day0 + 24 * HOUR) in files  # the closed day: one file
+    assert not [f for f in files if day0 < f[0] < day0 + 24 * HOUR]  # none of its hours
+    assert (day0 - 24 * HOUR, day0) in files  # the day before, closed too: its 2 hours merged
+    assert (day0 + 24 * HOUR, day0 + 25 * HOUR) in files  # an open day keeps its hour files
+    assert raw(store, "pressure", first, end).equals(before)
+    two = RawQuery(
+        tenant="acme", device="pump-2", metric="pressure", start_ms=day0, end_ms=day0 + HOUR
+    )
+    assert store.raw(two).column("value").to_pylist()[:2] == list(values[120:122] + 1)
+
+    late = points(np.array([day0 + 5 * HOUR + 1]), np.array([99.5]))  # into the merged day
+    store.write(late)
+    store.compact()
+    assert hot_rows(store, day0, day0 + 24 * HOUR) == 0
+    assert raw(store, "pressure", day0 + 5 * HOUR, day0 + 5 * HOUR + 2).column(
+        "value"
+    ).to_pylist() == [
+        values[7 * 60],
+        99.5,
+    ]
+    store.close()
+
+    # A crash after the merged file's rename, before the merged files' deletes: they are back.
+    merged = next(f for f in store.archive.overlapping("acme", day0, day0 + 1) if f.start == day0)
+    leftover = merged.path.with_name(f"{day0 + HOUR}-{day0 + 2 * HOUR}.parquet")
+    pq.write_table(pq.read_table(merged.path).slice(0, 10), leftover)
+    again = idle_store(tmp_path / "t.duckdb")
+    assert not leftover.exists()
+    got = raw(again, "pressure", first, end)
+    assert got.num_rows == before.num_rows + 1  # the late row; nothing twice
+    again.close()

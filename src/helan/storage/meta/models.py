@@ -289,3 +289,41 @@ class DeviceEvent(Base):
     level: Mapped[str] = mapped_column(sa.String(16))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Product(Base):
+    """A produced unit, batch or part that traceability follows. Its identifier shares the
+    tenant prefix's handle namespace with devices' (the rules module keeps them apart).
+
+    ``made_by_id`` (the device that made it) has no foreign key: one would make every future
+    SQLite rebuild of ``devices`` fail while products point at it; the API checks it instead
+    and refuses to delete a device that products name. ``batch_id`` points into this table."""
+
+    __tablename__ = "products"
+    __table_args__ = (
+        # No ON DELETE action, as for device gateways: the API refuses to delete a batch that
+        # still has members, and a tenant's cascade removes batch and members together.
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "batch_id"],
+            ["products.tenant_id", "products.id"],
+            name="fk_products_batch",
+        ),
+        sa.Index("ix_products_tenant_batch", "tenant_id", "batch_id"),
+        sa.Index("ix_products_tenant_made_by", "tenant_id", "made_by_id"),
+        sa.Index("ix_products_tenant_kind", "tenant_id", "kind"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    model: Mapped[str | None] = mapped_column(sa.String(200))
+    kind: Mapped[str] = mapped_column(sa.String(16))  # unit | batch | part
+    batch_id: Mapped[str | None] = mapped_column(sa.String(64))
+    made_by_id: Mapped[str | None] = mapped_column(sa.String(64))
+    produced_at: Mapped[datetime | None]
+    identifier: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

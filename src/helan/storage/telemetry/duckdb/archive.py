@@ -12,6 +12,10 @@ invariant: every (series, ts) key lives in exactly one place, the DuckDB table o
 - A late write into an archived window rewrites that file (old rows minus the rewritten keys,
   plus the new rows, sorted) during the compaction, before it commits; a crash before the commit
   replays the segments, which rewrites the file to the same content.
+- A closed UTC day held in several window files of a small tenant is merged into one file
+  (:func:`merge_days`): a year is then 365 files rather than 8,760, so long raw reads open few
+  files. The merged file is renamed into place before the merged ones are deleted; a crash
+  between leaves files inside the merged one's range, which the archive deletes at open.
 """
 
 # ruff: noqa: S608 - SQL text is built only from this package's constants, int() values and
@@ -26,6 +30,8 @@ from helan.storage.telemetry.duckdb.rwlock import ReadWriteLock
 from helan.storage.telemetry.duckdb.schema import floor_sql
 
 _COLUMNS = "series, ts, value, text, quality"
+DAY_MS = 86_400_000
+MERGE_MAX_ROWS = 5_000_000  # larger days stay in window files: a merge holds a day in memory
 
 
 def source_sql(files: list[ArchiveFile]) -> str:
@@ -128,3 +134,36 @@ def _rewrite(cur: duckdb.DuckDBPyConnection, archive: ArchiveFiles, f: ArchiveFi
         "DELETE FROM staged USING late WHERE staged.series = late.series AND staged.ts = late.ts"
     )
     cur.execute("DROP TABLE late")
+
+
+def merge_days(
+    cur: duckdb.DuckDBPyConnection,
+    archive: ArchiveFiles,
+    moving: ReadWriteLock,
+    grace_ms: int,
+    max_rows: int = MERGE_MAX_ROWS,
+) -> int:
+    """Merge each closed day's window files of a tenant into one file, for days of at most
+    ``max_rows`` rows (~125 MB in memory at most); returns the number of files merged away.
+    Each day holds ``moving`` alone while its files are swapped, so queries see it in one
+    place. Call with the store's compaction lock held."""
+    ((newest,),) = cur.execute("SELECT max(ts) FROM latest").fetchall()
+    if newest is None:
+        return 0
+    closed_end = int(newest) - int(grace_ms)
+    merged = 0
+    for tenant, day, files in archive.days(DAY_MS, closed_end):
+        if archive.rows_of(files) > max_rows:
+            continue
+        # The caller's compaction lock keeps the files as they are; queries wait only for the
+        # swap, not for the reading and writing.
+        rows: pa.Table = cur.sql(
+            f"SELECT {_COLUMNS} FROM ({scan_sql(files)}) ORDER BY series, ts"
+        ).to_arrow_table()
+        staged = archive.stage(tenant, day, day + DAY_MS, rows)
+        with moving.exclusive():
+            archive.publish(staged)
+            for f in files:
+                archive.remove(f)
+        merged += len(files)
+    return merged

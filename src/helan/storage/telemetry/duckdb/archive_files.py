@@ -17,6 +17,7 @@ the directory fsynced, so a file with its final name is complete.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from helan.core.errors import StorageUnavailable
+
+log = logging.getLogger(__name__)
 
 SUFFIX = ".parquet"
 _TMP = ".parquet.tmp"
@@ -68,12 +71,15 @@ class ArchiveFiles:
         self._files: dict[str, dict[int, ArchiveFile]] = {}
         for leftover in directory.glob("*/*" + _TMP):
             leftover.unlink()  # a write that never finished: its rows are still in DuckDB
+        found = []
         for path in directory.glob("*/*" + SUFFIX):
             try:
                 start, end = (int(x) for x in path.name.removesuffix(SUFFIX).split("-", 1))
             except ValueError as exc:
                 raise StorageUnavailable(f"unexpected telemetry archive file {path}") from exc
-            self._add(ArchiveFile(start, end, path.parent.name, path))
+            found.append(ArchiveFile(start, end, path.parent.name, path))
+        for f in _drop_merged(found):
+            self._add(f)
 
     def _add(self, f: ArchiveFile) -> None:
         self._files.setdefault(f.tenant, {})[f.start] = f
@@ -98,10 +104,15 @@ class ArchiveFiles:
     def write(self, tenant: str, start: int, end: int, rows: pa.Table) -> ArchiveFile:
         """Write (or replace) the window's file from ``rows`` (series, ts, value, text,
         quality; sorted by series, ts); returns once it is durable under its final name."""
+        return self.publish(self.stage(tenant, start, end, rows))
+
+    def stage(self, tenant: str, start: int, end: int, rows: pa.Table) -> ArchiveFile:
+        """The slow half of :meth:`write`: the file written and fsynced under a temporary name
+        (removed at the next open if never published); nothing reads it yet."""
         folder = self.directory / tenant
         folder.mkdir(exist_ok=True)
         final = folder / f"{start}-{end}{SUFFIX}"
-        tmp = final.with_name(final.name.removesuffix(SUFFIX) + _TMP)
+        tmp = _staged(final)
         try:
             with tmp.open("wb") as sink:
                 pq.write_table(
@@ -119,29 +130,76 @@ class ArchiveFiles:
                 )
                 sink.flush()
                 os.fsync(sink.fileno())
-            tmp.rename(final)
-            _fsync_dir(folder)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise StorageUnavailable(f"cannot write telemetry archive file {final}: {exc}") from exc
-        f = ArchiveFile(start, end, tenant, final)
+        return ArchiveFile(start, end, tenant, final)
+
+    def publish(self, f: ArchiveFile) -> ArchiveFile:
+        """The quick half of :meth:`write`: the staged file renamed into place and indexed."""
+        tmp = _staged(f.path)
+        try:
+            tmp.rename(f.path)
+            _fsync_dir(f.path.parent)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            message = f"cannot publish telemetry archive file {f.path}: {exc}"
+            raise StorageUnavailable(message) from exc
         with self._lock:
             self._add(f)
         return f
 
     def remove(self, f: ArchiveFile) -> None:
         with self._lock:
-            self._files.get(f.tenant, {}).pop(f.start, None)
+            files = self._files.get(f.tenant, {})
+            if files.get(f.start) == f:  # not a merged file that starts where ``f`` did
+                del files[f.start]
         f.path.unlink(missing_ok=True)
         _fsync_dir(f.path.parent)
 
+    def days(self, day_ms: int, closed_end: int) -> list[tuple[str, int, list[ArchiveFile]]]:
+        """(tenant, day start, files) for each closed day (ending at or before ``closed_end``)
+        that more than one file of a tenant covers, each file inside that day."""
+        with self._lock:
+            everything = [f for files in self._files.values() for f in files.values()]
+        days: dict[tuple[str, int], list[ArchiveFile]] = {}
+        for f in everything:
+            day = f.start - f.start % day_ms
+            if f.end <= day + day_ms and day + day_ms <= closed_end:
+                days.setdefault((f.tenant, day), []).append(f)
+        return [(t, d, sorted(fs)) for (t, d), fs in sorted(days.items()) if len(fs) > 1]
+
     def rows(self) -> int:
         with self._lock:
-            paths = [f.path for files in self._files.values() for f in files.values()]
-        return sum(pq.read_metadata(p).num_rows for p in paths)
+            files = [f for by_start in self._files.values() for f in by_start.values()]
+        return self.rows_of(files)
+
+    @staticmethod
+    def rows_of(files: list[ArchiveFile]) -> int:
+        return sum(pq.read_metadata(f.path).num_rows for f in files)
 
     def disk_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.directory.glob("*/*") if p.is_file())
+
+
+def _staged(final: Path) -> Path:
+    return final.with_name(final.name.removesuffix(SUFFIX) + _TMP)
+
+
+def _drop_merged(files: list[ArchiveFile]) -> list[ArchiveFile]:
+    """A merge (``archive.merge_days``) renames the merged file into place before it deletes
+    the files it merged, so a crash between leaves both; the merged file is complete. Files
+    inside another file's range are deleted; the others are returned."""
+    kept: list[ArchiveFile] = []
+    outer: ArchiveFile | None = None
+    for f in sorted(files, key=lambda f: (f.tenant, f.start, -f.end)):
+        if outer is not None and outer.tenant == f.tenant and f.end <= outer.end:
+            f.path.unlink(missing_ok=True)
+            log.warning("removed archive file %s: already merged into %s", f.path, outer.path)
+            continue
+        kept.append(f)
+        outer = f
+    return kept
 
 
 def scan_sql(files: list[ArchiveFile]) -> str:

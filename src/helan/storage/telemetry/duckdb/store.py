@@ -29,7 +29,13 @@ from helan.core import ids
 from helan.core.errors import StorageUnavailable
 from helan.storage.telemetry import query as qry
 from helan.storage.telemetry.base import AggQuery, RawQuery, StoreStats
-from helan.storage.telemetry.duckdb.archive import archive_closed, reconcile, source_sql
+from helan.storage.telemetry.duckdb.archive import (
+    DAY_MS,
+    archive_closed,
+    merge_days,
+    reconcile,
+    source_sql,
+)
 from helan.storage.telemetry.duckdb.archive_files import ArchiveFiles, scan_sql
 from helan.storage.telemetry.duckdb.compaction import compact, recompute_rollups
 from helan.storage.telemetry.duckdb.rwlock import ReadWriteLock
@@ -132,6 +138,8 @@ class DuckDBStore:
             )
             if moved:
                 _checkpoint(cur)
+            if self._archive_window_ms < DAY_MS:
+                merge_days(cur, self.archive, self._moving, self._archive_grace_ms)
             shrinking = moved > 0 and worth_shrinking(cur)
         if shrinking:
             with self._compact_lock, self._moving.exclusive():
