@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gmqtt import Client, Subscription
-from gmqtt.mqtt.constants import MQTTv50, MQTTv311
 
 from helan.connect.commands.sparkplug import (
     Confirmation,
@@ -91,8 +90,7 @@ class CommandService:
         client.set_auth_credentials(address.username, address.password)
         client.on_connect = self._on_connect
         client.on_message = self._on_message
-        version = MQTTv311 if address.embedded else MQTTv50
-        await client.connect(address.host, address.port, ssl=address.tls, version=version)
+        await client.connect(address.host, address.port, ssl=address.tls, version=address.protocol)
         self._client = client
 
     async def stop(self) -> None:

@@ -1,12 +1,17 @@
-"""The ingest service's own broker credential: for the embedded broker, a random secret made
-once per process (nothing to configure, nothing to leak to disk); for an external broker, the
-credential in the broker URL (``mqtt://user:secret@host:port``)."""
+"""Where the platform's MQTT clients connect and how. The credential: for the embedded broker, a
+random secret made once per process (nothing to configure, nothing to leak to disk); for an
+external broker, the credential in the broker URL (``mqtt://user:secret@host:port``). The
+protocol: MQTT 5 (Receive Maximum, session expiry), except for the embedded amqtt broker and a
+URL ending in ``?protocol=3.1.1`` (brokers that speak only 3.1.1, such as NATS's MQTT port);
+ack after commit works on both."""
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from gmqtt.mqtt.constants import MQTTv50, MQTTv311
 
 SERVICE_USERNAME = "$helan-ingest"
 SERVICE_SECRET = secrets.token_urlsafe(32)
@@ -21,10 +26,16 @@ class BrokerAddress:
     username: str
     password: str
     tls: bool
+    mqtt311: bool = False  # the URL asked for MQTT 3.1.1
 
     @property
     def embedded(self) -> bool:
         return self.host in ("127.0.0.1", "localhost", "::1") and self.port in EMBEDDED_PORTS
+
+    @property
+    def protocol(self) -> int:
+        """gmqtt's protocol version constant for this broker."""
+        return int(MQTTv311 if self.mqtt311 or self.embedded else MQTTv50)
 
 
 def broker_address(url: str) -> BrokerAddress:
@@ -36,8 +47,13 @@ def broker_address(url: str) -> BrokerAddress:
     if not parts.hostname:
         raise ValueError(f"broker URL {url!r} has no host")
     port = parts.port or (8883 if tls else 1883)
+    query = parse_qs(parts.query, keep_blank_values=True)
+    unknown = set(query) - {"protocol"}
+    protocol = query.get("protocol", ["5"])
+    if unknown or len(protocol) != 1 or protocol[0] not in ("5", "3.1.1"):
+        raise ValueError(f"broker URL {url!r}: the only query is protocol=5 or protocol=3.1.1")
+    mqtt311 = protocol[0] == "3.1.1"
     if parts.username is not None:
-        return BrokerAddress(
-            parts.hostname, port, unquote(parts.username), unquote(parts.password or ""), tls
-        )
-    return BrokerAddress(parts.hostname, port, SERVICE_USERNAME, SERVICE_SECRET, tls)
+        user, secret = unquote(parts.username), unquote(parts.password or "")
+        return BrokerAddress(parts.hostname, port, user, secret, tls, mqtt311)
+    return BrokerAddress(parts.hostname, port, SERVICE_USERNAME, SERVICE_SECRET, tls, mqtt311)

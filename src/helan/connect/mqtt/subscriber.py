@@ -28,11 +28,10 @@ from typing import Any
 import orjson
 import pyarrow as pa
 from gmqtt import Client, Subscription
-from gmqtt.mqtt.constants import MQTTv50, MQTTv311
 
 from helan.config import Settings
 from helan.connect.mqtt.batch_ack import AckChannel, BatchAckClient
-from helan.connect.mqtt.service import BrokerAddress, broker_address
+from helan.connect.mqtt.service import broker_address
 from helan.connect.mqtt.topics import (
     BadTopic,
     DeviceTopic,
@@ -72,12 +71,6 @@ DRAIN_DELAY_S = 0.05
 DRAIN_MESSAGES = 5000
 _TOPIC_CACHE_MAX = 100_000
 Delivery = tuple[str, bytes, int | None, AckChannel]  # topic, payload, packet id, channel
-
-
-def _version(address: BrokerAddress) -> int:
-    """MQTT 5 (Receive Maximum, session expiry) except for the in-process amqtt broker, which
-    speaks only 3.1.1 (gmqtt still acknowledges after commit there)."""
-    return int(MQTTv311 if address.embedded else MQTTv50)
 
 
 class MqttIngest:
@@ -149,7 +142,7 @@ class MqttIngest:
             client.on_subscribe = lambda *_, done=subscribed: done.set()
             self._clients.append(client)
             await client.connect(
-                address.host, address.port, ssl=address.tls, version=_version(address)
+                address.host, address.port, ssl=address.tls, version=address.protocol
             )
             # Started means receiving: a fresh session gets nothing published before its SUBACK.
             await asyncio.wait_for(subscribed.wait(), SUBACK_TIMEOUT_S)
@@ -182,7 +175,7 @@ class MqttIngest:
             client.set_auth_credentials(address.username, address.password)
             await asyncio.wait_for(
                 client.connect(
-                    address.host, address.port, ssl=address.tls, version=_version(address)
+                    address.host, address.port, ssl=address.tls, version=address.protocol
                 ),
                 10,
             )
@@ -404,5 +397,5 @@ class MqttIngest:
         for client in self._clients:
             await client.disconnect()
             await client.connect(
-                address.host, address.port, ssl=address.tls, version=_version(address)
+                address.host, address.port, ssl=address.tls, version=address.protocol
             )

@@ -27,7 +27,6 @@ from typing import Any
 
 import pyarrow as pa
 from gmqtt import Client, Subscription
-from gmqtt.mqtt.constants import MQTTv50, MQTTv311
 
 from helan.config import Settings
 from helan.connect.mqtt.service import broker_address
@@ -104,8 +103,7 @@ class SparkplugIngest:
         subscribed = asyncio.Event()
         client.on_subscribe = lambda *_: subscribed.set()
         self._client = client
-        version = MQTTv311 if address.embedded else MQTTv50
-        await client.connect(address.host, address.port, ssl=address.tls, version=version)
+        await client.connect(address.host, address.port, ssl=address.tls, version=address.protocol)
         await asyncio.wait_for(subscribed.wait(), 10)  # started means receiving
         log.info(
             "Sparkplug ingest %r connected to %s:%d", self.client_id, address.host, address.port
