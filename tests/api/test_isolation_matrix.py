@@ -16,7 +16,7 @@ import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from meta_world import World, create_app
 
-from helan.storage.meta.models import Command
+from helan.storage.meta.models import Command, Product
 
 WRITE = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -42,6 +42,18 @@ def _command(w: World) -> str:
     return "c1"
 
 
+def _product(w: World) -> str:
+    """A product of tenant A, made by its device."""
+    with w.api.platform.meta.session() as s:
+        if s.get(Product, (w.a.id, "sn-1")) is None:
+            s.add(
+                Product(
+                    tenant_id=w.a.id, id="sn-1", name="Unit 1", kind="unit", made_by_id=w.a.device
+                )
+            )
+    return "sn-1"
+
+
 # Path parameter -> value naming a real object of tenant A ("acme").
 PARAMS: dict[str, Callable[[World], str]] = {
     "tenant": lambda w: w.a.id,
@@ -52,6 +64,7 @@ PARAMS: dict[str, Callable[[World], str]] = {
     "key_id": lambda w: w.a.key_ids["devices_read"],
     "metric": lambda w: "temp",
     "command_id": _command,
+    "product": _product,
 }
 # Routes outside any tenant: (method, path) -> status without credentials.
 NON_TENANT: dict[tuple[str, str], int] = {

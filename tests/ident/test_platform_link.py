@@ -29,6 +29,7 @@ from helan.ident.wire import messages as m
 from helan.ident.wire.records import decode_admin, decode_values
 from helan.platform import Platform
 from helan.storage.meta.bootstrap import bootstrap_admin
+from helan.storage.meta.models import Product
 
 PREFIX = "88.118.100"
 BASE = "https://helan.example.com"
@@ -413,3 +414,194 @@ async def test_ident_port_zero_serves_records_without_listeners(tmp_path: Path) 
         assert platform.ident.node.site is None
     finally:
         await platform.stop()
+
+
+PRODUCTS = "/api/v1/tenants/acme/products"
+
+
+async def _product_values(w: World, handle: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The HELAN_PRODUCT description as the wire and REST doors give it, after both agree on
+    the URL."""
+    wire, rest = await _udp_values(w, handle), await _rest_values(w, handle)
+    assert wire["URL"].decode() == rest["URL"]
+    return orjson.loads(wire["HELAN_PRODUCT"]), orjson.loads(rest["HELAN_PRODUCT"])
+
+
+async def test_product_identifier_resolves_and_follows_changes(world: World) -> None:
+    await _create_pump(world)
+    await world.call(
+        "POST", PRODUCTS, world.admin, json={"id": "LOT-7", "name": "Lot 7", "kind": "batch"}
+    )
+    product = await world.call(
+        "POST",
+        PRODUCTS,
+        world.admin,
+        json={
+            "id": "SN-0001",
+            "name": "Impeller",
+            "model": "IMP-45",
+            "batch": "LOT-7",
+            "made_by": "pump-1",
+            "produced_at": "2026-03-01T08:00:00+08:00",
+            "attributes": {"customer": "a private name"},
+        },
+    )
+    ident = f"{PREFIX}/SN-0001"
+    assert product["identifier"] == ident
+    wire = await _udp_values(world, ident)
+    assert wire["URL"].decode() == f"{BASE}/api/v1/tenants/acme/products/SN-0001"
+    assert (decode_admin(wire["HS_ADMIN"]).handle, set(wire)) == (
+        f"0.NA/{PREFIX}",
+        {"URL", "HELAN_PRODUCT", "HS_ADMIN"},
+    )
+    described = {
+        "name": "Impeller",
+        "model": "IMP-45",
+        "kind": "unit",
+        "batch": f"{PREFIX}/LOT-7",
+        "made_by": f"{PREFIX}/pump-1",
+        "produced_at": "2026-03-01T00:00:00Z",
+        "tenant": "acme 有限公司",
+    }
+    assert await _product_values(world, ident) == (described, described)
+    assert "a private name" not in orjson.dumps(await _rest_values(world, ident)).decode()
+    # The batch's own record says it is one.
+    lot, _ = await _product_values(world, f"{PREFIX}/LOT-7")
+    assert (lot["kind"], lot["batch"], lot["made_by"]) == ("batch", None, None)
+
+    # Its own fields, the batch's identifier and the device's identifier are all in the record.
+    await world.call("PATCH", f"{PRODUCTS}/SN-0001", world.admin, json={"name": "Impeller B"})
+    await world.call(
+        "PATCH", f"{PRODUCTS}/LOT-7", world.admin, json={"identifier": f"{PREFIX}.7/LOT-7"}
+    )
+    await world.call(
+        "PATCH", "/api/v1/tenants/acme/devices/pump-1", world.admin, json={"identifier": None}
+    )
+    await world.call("PATCH", "/api/v1/tenants/acme", world.admin, json={"name": "ACME Pumps"})
+    wire_now, rest_now = await _product_values(world, ident)
+    changed = described | {
+        "name": "Impeller B",
+        "batch": f"{PREFIX}.7/LOT-7",
+        "made_by": None,
+        "tenant": "ACME Pumps",
+    }
+    assert wire_now == rest_now == changed
+    assert (await _resolve(world, f"{PREFIX}/LOT-7")).rc == ResponseCode.HANDLE_NOT_FOUND
+
+    await world.call("DELETE", f"{PRODUCTS}/SN-0001", world.admin)
+    assert (await _resolve(world, ident)).rc == ResponseCode.HANDLE_NOT_FOUND
+    r = await world.http.get(f"/api/handles/{ident}")
+    assert (r.status_code, r.json()["responseCode"]) == (404, 100)
+
+
+async def test_devices_and_products_never_share_an_identifier(world: World) -> None:
+    await _create_pump(world)
+    for body in (
+        {"id": "pump-1", "name": "P"},
+        {"id": "X", "name": "P", "identifier": f"{PREFIX}/PUMP-1"},
+    ):
+        r = await world.http.post(PRODUCTS, headers=world.admin, json=body)
+        assert r.status_code == 409, r.text
+        assert "already held by device 'pump-1'" in r.json()["error"]["message"]
+    r = await world.http.post(
+        f"{PRODUCTS}:bulk", headers=world.admin, json=[{"id": "pump-1", "name": "P"}]
+    )
+    assert r.status_code == 409, r.text
+    # The device's record is untouched.
+    assert set(await _udp_values(world, f"{PREFIX}/pump-1")) == {"URL", "HELAN_DEVICE", "HS_ADMIN"}
+    await world.call("POST", PRODUCTS, world.admin, json={"id": "SN-1", "name": "S"})
+    r = await world.http.post(
+        "/api/v1/tenants/acme/devices", headers=world.admin, json={"id": "sn-1", "name": "D"}
+    )
+    assert r.status_code == 409, r.text
+    assert "already held by product 'SN-1'" in r.json()["error"]["message"]
+    # Products hold the prefix as devices do.
+    await world.call("DELETE", "/api/v1/tenants/acme/devices/pump-1", world.admin)
+    r = await world.http.patch(
+        "/api/v1/tenants/acme", headers=world.admin, json={"ident_prefix": "88.118.101"}
+    )
+    assert r.status_code == 409, r.text
+    assert "1 product(s) of tenant 'acme'" in r.json()["error"]["message"]
+    await world.call("POST", "/api/v1/tenants", world.admin, json=_tenant("cask"))
+    await world.call(
+        "POST",
+        "/api/v1/tenants/cask/products",
+        world.admin,
+        json={"id": "c1", "name": "C", "identifier": "86.1/c1"},
+    )
+    r = await world.http.post("/api/v1/tenants", headers=world.admin, json=_tenant("z", "86"))
+    assert r.status_code == 409
+    assert "86.1/c1" in r.json()["error"]["message"]
+
+
+async def test_bulk_products_are_published_in_one_write(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writes: list[int] = []
+    put_many = world.link.store.put_many
+
+    def counting(items: Any) -> int:
+        batch = list(items)
+        writes.append(len(batch))
+        return put_many(batch)
+
+    monkeypatch.setattr(world.link.store, "put_many", counting)
+    items = [{"id": f"SN-{i:04}", "name": f"Unit {i}", "batch": "LOT-1"} for i in range(500)]
+    items.append({"id": "LOT-1", "name": "Lot 1", "kind": "batch"})
+    created = await world.call("POST", f"{PRODUCTS}:bulk", world.admin, json=items)
+    assert created["created"] == 501
+    # 501 records and 501 index entries, in one call to the store.
+    assert writes == [1002]
+    for serial in ("SN-0000", "SN-0499"):
+        described, _ = await _product_values(world, f"{PREFIX}/{serial}")
+        assert (described["batch"], described["kind"]) == (f"{PREFIX}/LOT-1", "unit")
+    assert world.link.failures == 0
+
+
+async def test_reconcile_repairs_products_changed_while_not_watching(world: World) -> None:
+    await _create_pump(world)
+    for serial in ("SN-1", "SN-2"):
+        await world.call(
+            "POST", PRODUCTS, world.admin, json={"id": serial, "name": serial, "made_by": "pump-1"}
+        )
+    await world.link.stop()
+    world.link.close()
+    with world.platform.meta.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM products WHERE id = 'SN-1'"))
+        conn.execute(sa.text("UPDATE products SET name = 'Moved' WHERE id = 'SN-2'"))
+        conn.execute(sa.text("UPDATE devices SET identifier = '88.118.100/line/pump-1'"))
+        # Behind the rules' back: a product taking the device's identifier is not published.
+        conn.execute(
+            sa.text(
+                "INSERT INTO products (tenant_id, id, name, kind, identifier, attributes,"
+                " created_at, updated_at) VALUES ('acme', 'SN-3', 'Sneaky', 'unit',"
+                " '88.118.100/line/pump-1', '{}', current_timestamp, current_timestamp)"
+            )
+        )
+    link = IdentLink(world.platform.meta, world.platform.settings)
+    world.platform.ident = link
+    try:
+        assert link.store.get(Handle.parse(f"{PREFIX}/SN-1").key) is None
+        values = link.registry.get(Handle.parse(f"{PREFIX}/SN-2"))
+        assert values is not None
+        described = orjson.loads(next(v.data for v in values if v.type == "HELAN_PRODUCT"))
+        assert (described["name"], described["made_by"]) == ("Moved", f"{PREFIX}/line/pump-1")
+        held = link.registry.get(Handle.parse(f"{PREFIX}/line/pump-1"))
+        assert held is not None
+        assert {v.type for v in held} == {"URL", "HELAN_DEVICE", "HS_ADMIN"}
+        assert (link.clashes, link.failures) == (1, 0)
+        # A restart with nothing changed writes nothing.
+        link.close()
+        link = IdentLink(world.platform.meta, world.platform.settings)
+        world.platform.ident = link
+        assert link.registry.get(Handle.parse(f"{PREFIX}/SN-2")) == values
+        # A change of the sneaky product alone finds the device's record and leaves it.
+        with world.platform.meta.session() as s:
+            sneaky = s.get(Product, ("acme", "SN-3"))
+            assert sneaky is not None
+            sneaky.name = "Still sneaky"
+        assert link.clashes == 2
+        assert link.registry.get(Handle.parse(f"{PREFIX}/line/pump-1")) == held
+    finally:
+        link.close()
+        world.platform.ident = None

@@ -7,7 +7,7 @@ client sees one error shape whatever failed.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -27,6 +27,7 @@ ROUTERS = (
     "api_keys",
     "device_types",
     "devices",
+    "products",
     "assets",
     "ingest",
     "telemetry",
@@ -49,9 +50,10 @@ def create_app(platform: Platform) -> FastAPI:
     @app.exception_handler(HelanError)
     async def _helan_error(_: Request, exc: HelanError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse(
-            {"error": {"code": exc.code, "message": exc.message}}, exc.status, headers=headers
-        )
+        error: dict[str, Any] = {"code": exc.code, "message": exc.message}
+        if exc.details is not None:
+            error["details"] = exc.details
+        return JSONResponse({"error": error}, exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _request_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

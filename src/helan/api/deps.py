@@ -31,6 +31,8 @@ FAMILIES = {
     "device-types": "devices",
     "assets": "devices",
     "asset-tree": "devices",
+    # What the devices made: the same people manage both.
+    "products": "devices",
     "telemetry": "telemetry",
     "live": "telemetry",
     "ingest": "telemetry",
@@ -119,8 +121,9 @@ def _family(request: Request) -> str:
     path: str = getattr(route, "path", "")
     _, _, after = path.partition("{tenant}")
     for segment in reversed(after.split("/")):
-        if segment in FAMILIES:
-            return FAMILIES[segment]
+        name = segment.partition(":")[0]  # a custom method: /products:bulk is products
+        if name in FAMILIES:
+            return FAMILIES[name]
     return "admin"
 
 

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class HelanError(Exception):
-    """Base class; ``code`` is a stable machine-readable reason."""
+    """Base class; ``code`` is a stable machine-readable reason. ``details`` (optional) lists
+    the errors behind this one in the API's validation shape (``loc``, ``message``, ``type``),
+    so a request of many items answers for each of them in one response."""
 
     code = "error"
     status = 500
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, details: list[dict[str, Any]] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
+        self.details = details
         if code is not None:
             self.code = code
 

@@ -54,8 +54,10 @@ def audited(
     action: str,
     object_type: str,
     object_id: str | None,
+    detail: Mapping[str, Any] | None = None,
 ) -> Iterator[Session]:
-    """A session for one mutation, audited as ``ok`` on commit or with the error's code."""
+    """A session for one mutation, audited as ``ok`` on commit (with ``detail``, which the
+    caller may fill in while the session is open) or with the error's code."""
     try:
         with meta.session() as session:
             yield session
@@ -67,6 +69,7 @@ def audited(
                 action=action,
                 object_type=object_type,
                 object_id=object_id,
+                detail=detail,
             )
     except HelanError as exc:
         with meta.session() as session:

@@ -15,7 +15,7 @@ from alembic.script import ScriptDirectory
 
 from helan.core.errors import Conflict
 from helan.storage.meta import MetaStore
-from helan.storage.meta.models import Asset, Base, Device, Tenant
+from helan.storage.meta.models import Asset, Base, Device, Product, Tenant
 from helan.storage.meta.store import MIGRATIONS, normalise_url
 
 
@@ -104,6 +104,32 @@ def test_gateway_stays_in_the_tenant_and_goes_with_it(meta: MetaStore) -> None:
         s.execute(sa.delete(Tenant).where(Tenant.id == "acme"))
     with meta.session() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Device)) == 1  # bolt's gateway
+
+
+def test_product_batch_stays_in_the_tenant_and_goes_with_it(meta: MetaStore) -> None:
+    """A batch is a product of the same tenant (composite foreign key); deleting the tenant
+    removes batches and members in one statement; 0008 downgrades to a schema without them."""
+    _add_all(meta, Tenant(id="acme", name="A"), Tenant(id="bolt", name="B"))
+    _add_all(meta, Product(tenant_id="bolt", id="lot", name="L", kind="batch"))
+    with pytest.raises(Conflict):
+        _add_all(meta, Product(tenant_id="acme", id="u1", name="U", kind="unit", batch_id="lot"))
+    _add_all(
+        meta,
+        Product(tenant_id="acme", id="lot", name="L", kind="batch"),
+        Product(tenant_id="acme", id="u1", name="U", kind="unit", batch_id="lot", made_by_id="d"),
+    )
+    with meta.session() as s:
+        s.execute(sa.delete(Tenant).where(Tenant.id == "acme"))
+    with meta.session() as s:
+        assert s.scalars(sa.select(Product.tenant_id)).all() == ["bolt"]
+    cfg = Config()
+    cfg.set_main_option("script_location", MIGRATIONS.as_posix())
+    with meta.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0007")
+        assert "products" not in sa.inspect(conn).get_table_names()
+        command.upgrade(cfg, "head")
+        assert "products" in sa.inspect(conn).get_table_names()
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,7 @@ from helan.core.errors import Conflict, NotFound, ValidationFailed
 from helan.ident.link.rules import device_identifier
 from helan.security.audit import audited
 from helan.storage.meta.directory import device_username, new_device_secret
-from helan.storage.meta.models import Asset, Device, DeviceType
+from helan.storage.meta.models import Asset, Device, DeviceType, Product
 from helan.storage.meta.query import contains, order_by, page
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant}/devices", tags=["devices"])
@@ -219,7 +219,8 @@ def patch_device(
 @router.delete("/{device}", status_code=204)
 def delete_device(tenant: str, device: str, principal: Writer, meta: Meta) -> Response:
     """The device's credential stops working at once; its stored telemetry is kept. A gateway
-    that devices still connect through is refused (409): move or delete those first."""
+    that devices still connect through is refused (409): move or delete those first; so is a
+    device that products name as their maker (``made_by``: traceability would lose it)."""
     with audited(
         meta,
         principal,
@@ -231,6 +232,16 @@ def delete_device(tenant: str, device: str, principal: Writer, meta: Meta) -> Re
         row = _device(s, tenant, device)
         if (n := _children(s, tenant, device)) > 0:
             raise Conflict(f"device {device!r} is still the gateway of {n} device(s)")
+        made = s.scalar(
+            sa.select(sa.func.count()).where(
+                Product.tenant_id == tenant, Product.made_by_id == device
+            )
+        )
+        if made:
+            raise Conflict(
+                f"device {device!r} made {made} product(s); change their made_by or delete "
+                "them first"
+            )
         s.delete(row)
     return Response(status_code=204)
 

@@ -244,28 +244,20 @@ def claim_identifiers(
     upper = {c.upper(): i for c, i in claims.items()}  # unique: duplicates are errors
     own = {own_id for own_id, _, _ in wanted}
     for model_kind, model in HOLDERS.items():
-        found: list[tuple[str, str, str | None]] = []
+        found: list[sa.Row[str, str, str | None]] = []
         for n in range(0, len(exact), _CHUNK):
             chunk = exact[n : n + _CHUNK]
-            found += (
-                s.execute(
-                    sa.select(model.tenant_id, model.id, model.identifier).where(
-                        model.identifier.in_(chunk)
-                    )
+            found += s.execute(
+                sa.select(model.tenant_id, model.id, model.identifier).where(
+                    model.identifier.in_(chunk)
                 )
-                .tuples()
-                .all()
-            )
+            ).all()
             uppers = [c.upper() for c in chunk]
-            found += (
-                s.execute(
-                    sa.select(model.tenant_id, model.id, model.identifier).where(
-                        model.tenant_id == tenant, sa.func.upper(model.identifier).in_(uppers)
-                    )
+            found += s.execute(
+                sa.select(model.tenant_id, model.id, model.identifier).where(
+                    model.tenant_id == tenant, sa.func.upper(model.identifier).in_(uppers)
                 )
-                .tuples()
-                .all()
-            )
+            ).all()
         for their_tenant, their_id, theirs in found:
             if theirs is None or (
                 model_kind == kind and their_tenant == tenant and their_id in own

@@ -120,6 +120,12 @@ class IdentLink:
         self._prefixes: dict[str, str] = {}  # tenant -> prefix
         self._devices = _Published(_DEVICE_KEY, DEVICE_TYPE)
         self._products = _Published(_PRODUCT_KEY, PRODUCT_TYPE)
+        # Every device's identifier, as product records quote it (made_by): a device change
+        # rewrites the records of the products it made only when this changed.
+        self._device_idents: dict[Key, str | None] = {}
+        # Prefixed tenants' names, as records quote them: a tenant change rewrites its records
+        # only when this or its prefix changed (not for its retention, say).
+        self._tenant_names: dict[str, str] = {}
         self._closed = False
         meta.on_change(self._on_change)
         self.reconcile()
@@ -164,7 +170,8 @@ class IdentLink:
             self._prefixes = {
                 k[len(_PREFIX_KEY) :].decode(): v for k, v in self._index(_PREFIX_KEY)
             }
-            self._set_prefixes(self._load_prefixes())
+            self._refresh_tenants()
+            self._device_idents = self._load_device_identifiers(None)
             self._sync(
                 (self._devices, self._load_devices(None), set(self._devices.entries)),
                 (self._products, self._load_products([None]), set(self._products.entries)),
@@ -184,8 +191,8 @@ class IdentLink:
                 devices = {(k[0], k[1]) for k in changes.get("devices") or ()}
                 types = {(k[0], k[1]) for k in changes.get("device_types") or ()}
                 products = {(k[0], k[1]) for k in changes.get("products") or ()}
-                if tenants:
-                    self._set_prefixes(self._load_prefixes())
+                if tenants:  # records quote only the tenant's prefix and name
+                    tenants &= self._refresh_tenants()
                 where = []
                 if devices:
                     where.append(_pairs(Device.tenant_id, Device.id, devices))
@@ -198,11 +205,13 @@ class IdentLink:
                     stale |= {k for k in self._devices.entries if k[0] in tenants}
                 fresh = self._load_devices(sa.or_(*where)) if where else {}
                 # Products: the changed ones, the members of a changed batch (the batch's
-                # identifier is in their record), those made by a changed device (likewise).
+                # identifier is in their record), those made by a device whose identifier
+                # changed (likewise; a device may have made millions, renaming it is cheap).
+                makers = self._moved_devices(devices) if devices else set()
                 product_where = [
                     *_by_tenant(Product.tenant_id, Product.id, products),
                     *_by_tenant(Product.tenant_id, Product.batch_id, products),
-                    *_by_tenant(Product.tenant_id, Product.made_by_id, devices),
+                    *_by_tenant(Product.tenant_id, Product.made_by_id, makers),
                 ]
                 if tenants:
                     product_where.append(Product.tenant_id.in_(list(tenants)))
@@ -214,6 +223,39 @@ class IdentLink:
         except Exception:
             self.failures += 1
             log.exception("identifier records out of step with metadata; reconciled at start")
+
+    def _moved_devices(self, devices: set[Key]) -> set[Key]:
+        """Which of ``devices`` (just changed) now have another identifier than before (new
+        and deleted devices included), remembering the new ones."""
+        now = self._load_device_identifiers(devices)
+        moved = {key for key in devices if self._device_idents.get(key) != now.get(key)}
+        for key in devices:
+            if key in now:
+                self._device_idents[key] = now[key]
+            else:
+                self._device_idents.pop(key, None)
+        return moved
+
+    def _refresh_tenants(self) -> set[str]:
+        """Home the prefixed tenants' prefixes as the metadata has them now; the tenants whose
+        prefix or name changed (gained or lost included)."""
+        with self.meta.session() as s:
+            rows = s.execute(
+                sa.select(Tenant.id, Tenant.ident_prefix, Tenant.name).where(
+                    Tenant.ident_prefix.is_not(None)
+                )
+            ).all()
+        prefixes = {tenant: prefix for tenant, prefix, _ in rows if prefix}
+        names = {tenant: name for tenant, prefix, name in rows if prefix}
+        known = prefixes.keys() | self._prefixes.keys()
+        changed = {
+            t
+            for t in known
+            if prefixes.get(t) != self._prefixes.get(t) or names.get(t) != self._tenant_names.get(t)
+        }
+        self._set_prefixes(prefixes)
+        self._tenant_names = names
+        return changed
 
     def _set_prefixes(self, wanted: dict[str, str]) -> None:
         homed = {p.upper() for p in wanted.values()}
@@ -237,19 +279,26 @@ class IdentLink:
     def _sync(self, *parts: tuple[_Published, Wanted, set[Key]]) -> None:
         """Per kind: records the objects ``wanted``, removes those of ``stale`` objects gone or
         moved. Every removal comes before every write, so an identifier handed from a device to
-        a product (or back) behind the API's back moves instead of clashing."""
+        a product (or back) behind the API's back moves instead of clashing; two objects
+        wanting one handle (only possible behind the rules' back) get it first come, devices
+        first, and the other is counted in ``clashes``."""
         for published, wanted, stale in parts:
             for key in stale:
                 ident = published.entries.get(key)
                 if ident is not None and (key not in wanted or wanted[key][0] != ident):
                     self._unpublish(published, key, ident)
         writes: list[tuple[bytes, bytes]] = []
+        claimed: set[bytes] = set()  # handles written by this sync: a second claim is a clash
         for published, wanted, _ in parts:
             for key, (ident, values) in wanted.items():
                 handle = Handle.parse(ident)
+                if handle.key in claimed:
+                    self._clash(handle, f"another {published.description_type}")
+                    continue
                 record = self._record(handle, values, OBJECT_INDEXES, published.description_type)
                 if record is None:
                     continue
+                claimed.add(handle.key)
                 if published.entries.get(key) != ident:
                     writes.append((published.key(key), ident.encode()))
                     published.entries[key] = ident
@@ -280,8 +329,7 @@ class IdentLink:
         if found is not None:
             holder = {v.type for v in found[1] if v.index == DESCRIPTION_INDEX} & OBJECT_TYPES
             if holder and description_type not in holder:
-                self.clashes += 1
-                log.warning("%s: holds a %s record, not rewritten", handle, holder.pop())
+                self._clash(handle, holder.pop())
                 return None
         values = [*managed, *kept]
         if found is not None and found[0] == str(handle) and same_values(found[1], values):
@@ -289,6 +337,10 @@ class IdentLink:
         self.registry.validate(handle, values)
         record = self.registry.seal(str(handle), self.registry.prepare(values))
         return [(handle.key, record)]
+
+    def _clash(self, handle: Handle, holder: str) -> None:
+        self.clashes += 1
+        log.warning("%s is held by a %s record: not rewritten", handle, holder)
 
     def _write(self, items: list[tuple[bytes, bytes]]) -> None:
         """Records and index entries together, in as few transactions as the store allows."""
@@ -302,13 +354,6 @@ class IdentLink:
             self.registry.changed(handle.key)
 
     # --- reading the metadata and the index ------------------------------------------------
-    def _load_prefixes(self) -> dict[str, str]:
-        with self.meta.session() as s:
-            rows = s.execute(
-                sa.select(Tenant.id, Tenant.ident_prefix).where(Tenant.ident_prefix.is_not(None))
-            ).all()
-        return {tenant: prefix for tenant, prefix in rows if prefix}
-
     def _load_devices(self, where: sa.ColumnElement[bool] | None) -> Wanted:
         stmt = (
             sa.select(
@@ -356,6 +401,19 @@ class IdentLink:
                 out[(facts.tenant, facts.device)] = (facts.identifier, values)
         return out
 
+    def _load_device_identifiers(self, keys: set[Key] | None) -> dict[Key, str | None]:
+        """The identifiers of the devices ``keys`` that exist (None: of every device)."""
+        stmt = sa.select(Device.tenant_id, Device.id, Device.identifier)
+        wheres: list[sa.ColumnElement[bool] | None] = [None]
+        if keys is not None:
+            wheres = [*_by_tenant(Device.tenant_id, Device.id, keys)]
+        out: dict[Key, str | None] = {}
+        with self.meta.session() as s:
+            for where in wheres:
+                rows = s.execute(stmt if where is None else stmt.where(where)).all()
+                out.update({(tenant, device): ident for tenant, device, ident in rows})
+        return out
+
     def _load_products(self, wheres: Iterable[sa.ColumnElement[bool] | None]) -> Wanted:
         """The records of the products matching any of ``wheres`` (None: all), one query each,
         so that no statement outgrows the database's parameter limit."""
@@ -389,6 +447,8 @@ class IdentLink:
             for where in wheres:
                 rows = s.execute(stmt if where is None else stmt.where(where)).all()
                 for row in rows:
+                    if (row[0], row[3]) in out:  # matched by an earlier where too
+                        continue
                     facts = ProductFacts(
                         tenant=row[0],
                         tenant_name=row[1],
