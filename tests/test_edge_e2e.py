@@ -166,8 +166,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             _wait(lambda: _live(client, auth, PUMP), 60, "the gateway's first values")
         yield Demo(base=base, auth=auth, modbus_port=modbus, config=out)
     finally:
-        for name, proc in reversed(procs):
-            _stop(proc, name)
+        problems = []
+        for name, proc in reversed(procs):  # stop every process, even after one misbehaved
+            try:
+                _stop(proc, name)
+            except AssertionError as exc:
+                problems.append(str(exc))
+        assert not problems, "\n\n".join(problems)
 
 
 def _live(client: httpx.Client, auth: dict[str, str], device: str) -> dict[str, Any]:
