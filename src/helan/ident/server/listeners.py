@@ -1,10 +1,20 @@
-"""UDP and TCP listeners. A responder turns one request into one reply; sockets do nothing else."""
+"""UDP and TCP listeners. A responder turns one request into one reply; sockets do nothing else.
+
+A synchronous responder (a node over a local store) gets its UDP socket served by a thread of
+its own doing blocking ``recvfrom``/``sendto``: per datagram two system calls and the responder,
+without an event loop's callback machinery, which measured ~3 µs less CPU per answer than
+uvloop's datagram protocol (20.5–21.2 → 17.2–18.1 µs, ident-udp on 10 M records) — a sixth of
+the whole cost. The GIL serialises it with the event loop's work as before. An asynchronous
+responder (the resolver) is served on the event loop.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import socket
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import cast
@@ -37,59 +47,105 @@ class Counters:
     malformed: int = 0
     oversize: int = 0
     truncated: int = 0
+    failures: int = 0  # requests that got no reply (a responder bug, an unsendable reply)
+
+
+def _oversize(data: bytes) -> bytes:
+    return error_reply(
+        data,
+        ResponseCode.PROTOCOL_ERROR,
+        f"datagram of {len(data)} bytes exceeds {MAX_UDP_REQUEST}",
+    )
+
+
+class _UdpThread:
+    """A blocking UDP socket served by one thread (see the module doc)."""
+
+    def __init__(
+        self, sock: socket.socket, respond: SyncResponder, reply_limit: int, counters: Counters
+    ) -> None:
+        self.sock, self.respond, self.reply_limit, self.counters = (
+            sock,
+            respond,
+            reply_limit,
+            counters,
+        )
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="handle-udp", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        recv, send, respond = self.sock.recvfrom, self.sock.sendto, self.respond
+        counters, limit = self.counters, self.reply_limit
+        while True:
+            try:
+                data, addr = recv(MAX_UDP_REQUEST + 1)  # one byte more: oversize shows
+            except OSError as exc:
+                if self._stopping:
+                    return
+                log.warning("handle udp: receive failed: %s", exc)
+                continue
+            if self._stopping:
+                return
+            counters.requests += 1
+            try:
+                if len(data) > MAX_UDP_REQUEST:
+                    counters.oversize += 1
+                    reply = _oversize(data)
+                else:
+                    reply = respond(data)
+                if len(reply) > limit:
+                    counters.truncated += 1
+                    reply = truncated(reply)
+                send(reply, addr)
+            except Exception:  # a responder bug or an unsendable reply: never end the service
+                counters.failures += 1
+                log.exception("handle udp: no reply to %s", addr)
+
+    def stop(self) -> None:
+        """Wake the blocked ``recvfrom`` with an empty datagram, wait for the thread, close."""
+        self._stopping = True
+        host, port = self.sock.getsockname()[:2]
+        if host in ("0.0.0.0", "::"):  # noqa: S104 - a bound wildcard, reached on loopback
+            host = "::1" if self.sock.family == socket.AF_INET6 else "127.0.0.1"
+        with contextlib.suppress(OSError), socket.socket(self.sock.family, socket.SOCK_DGRAM) as s:
+            s.sendto(b"", (host, port))
+        self._thread.join(5)
+        self.sock.close()
 
 
 class _UdpProtocol(asyncio.DatagramProtocol):
-    def __init__(
-        self,
-        sync: SyncResponder | None,
-        aio: AsyncResponder | None,
-        reply_limit: int,
-        counters: Counters,
-    ) -> None:
-        self.sync, self.aio, self.reply_limit, self.counters = sync, aio, reply_limit, counters
+    """UDP on the event loop, for an asynchronous responder."""
+
+    def __init__(self, aio: AsyncResponder, reply_limit: int, counters: Counters) -> None:
+        self.aio, self.reply_limit, self.counters = aio, reply_limit, counters
         self.transport: asyncio.DatagramTransport | None = None
-        self.sendto: Callable[[bytes, tuple[str | object, int]], None] = lambda *_: None
         self.tasks: set[asyncio.Task[None]] = set()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
-        self.sendto = self.transport.sendto
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
-        # The per-datagram path of a node under load: kept to the minimum of Python work.
         self.counters.requests += 1
         if len(data) > MAX_UDP_REQUEST:
             self.counters.oversize += 1
-            self._send(
-                error_reply(
-                    data,
-                    ResponseCode.PROTOCOL_ERROR,
-                    f"datagram of {len(data)} bytes exceeds {MAX_UDP_REQUEST}",
-                ),
-                addr,
-            )
-        elif self.sync is not None:
-            reply = self.sync(data)
-            if len(reply) <= self.reply_limit:
-                self.sendto(reply, addr)
-            else:
-                self._send(reply, addr)
-        else:
-            assert self.aio is not None
-            task = asyncio.get_running_loop().create_task(self._answer(data, addr))
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
+            self._send(_oversize(data), addr)
+            return
+        task = asyncio.get_running_loop().create_task(self._answer(data, addr))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
     async def _answer(self, data: bytes, addr: tuple[str | object, int]) -> None:
-        assert self.aio is not None
         self._send(await self.aio(data), addr)
 
     def _send(self, reply: bytes, addr: tuple[str | object, int]) -> None:
         if len(reply) > self.reply_limit:
             self.counters.truncated += 1
             reply = truncated(reply)
-        self.sendto(reply, addr)
+        if self.transport is not None:
+            self.transport.sendto(reply, addr)
 
 
 @dataclass
@@ -104,6 +160,7 @@ class Listener:
     counters: Counters = field(default_factory=Counters)
     _udp: asyncio.DatagramTransport | None = None
     _udp_protocol: _UdpProtocol | None = None
+    _udp_thread: _UdpThread | None = None
     _tcp: asyncio.Server | None = None
     _conns: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -112,8 +169,22 @@ class Listener:
         self._tcp = await asyncio.start_server(self._serve_tcp, self.host, self.port)
         if self.port == 0:
             self.port = int(self._tcp.sockets[0].getsockname()[1])
+        if self.sync is not None:
+            family = self._tcp.sockets[0].family
+            sock = socket.socket(family, socket.SOCK_DGRAM)
+            try:
+                sock.bind((self.host, self.port))
+            except OSError:
+                sock.close()
+                await self.stop()
+                raise
+            self._udp_thread = _UdpThread(sock, self.sync, self.udp_reply_limit, self.counters)
+            self._udp_thread.start()
+            return
+        assert self.aio is not None
+        aio = self.aio
         transport, protocol = await loop.create_datagram_endpoint(
-            lambda: _UdpProtocol(self.sync, self.aio, self.udp_reply_limit, self.counters),
+            lambda: _UdpProtocol(aio, self.udp_reply_limit, self.counters),
             local_addr=(self.host, self.port),
         )
         self._udp, self._udp_protocol = transport, protocol
@@ -159,6 +230,9 @@ class Listener:
                 await writer.wait_closed()
 
     async def stop(self) -> None:
+        if self._udp_thread is not None:
+            await asyncio.to_thread(self._udp_thread.stop)
+            self._udp_thread = None
         if self._udp is not None:
             self._udp.close()
         if self._udp_protocol is not None:
