@@ -97,6 +97,9 @@ def test_get_public_never_returns_a_record_with_a_private_value(store: HandleSto
     assert [store.get_public(k) is None for k, _ in bulk] == [True, False, False, True]
     store.put_many(iter([_rec("88.1/b0")]))  # overwritten public in bulk
     assert store.get_public(handle_key("88.1/b0")) is not None
+    store.put_many(iter([_private_rec("88.1/b0")]))
+    store.put_many(iter([_rec("88.1/b0")]), public=True)  # vouched public: the mark goes too
+    assert store.get_public(handle_key("88.1/b0")) is not None
     made = store.create_many([_private_rec("88.1/c0"), _rec("88.1/c1")])
     assert made == [True, True]
     assert store.get_public(handle_key("88.1/c0")) is None

@@ -62,7 +62,7 @@ def run(
     )
     try:
         t0 = time.perf_counter()
-        n = target.put_many(records(ids))
+        n = target.put_many(records(ids), public=True)  # records() encodes public values only
         if isinstance(target, LmdbStore):
             target.sync()
         elapsed = time.perf_counter() - t0

@@ -155,6 +155,7 @@ class BulkLoader:
         """Check and store one batch of (line number, line); runs in a worker thread."""
         rows: list[tuple[int, Handle, bytes]] = []
         exists: list[bool] = []
+        public = True  # every value of every row public-read: the store need not check again
         for number, line in lines:
             if self._bad_header is not None:
                 return
@@ -176,18 +177,20 @@ class BulkLoader:
                     perm = AdminPermission.MODIFY_VALUE
                 self._authorize(handle, existing, perm)
                 self.registry.validate(handle, values)
-                rows.append(
-                    (number, handle, self.registry.seal(str(handle), self.registry.prepare(values)))
-                )
+                stored = self.registry.prepare(values)
+                public &= all(v.public_read for v in stored)
+                rows.append((number, handle, self.registry.seal(str(handle), stored)))
                 exists.append(existing is not None)
             except HandleError as exc:
                 self.summary.fail(LineError(number, exc.rc, f"line {number}: {exc.message}", name))
-        self._write(rows, exists)
+        self._write(rows, exists, public)
 
-    def _write(self, rows: list[tuple[int, Handle, bytes]], exists: list[bool]) -> None:
+    def _write(
+        self, rows: list[tuple[int, Handle, bytes]], exists: list[bool], public: bool
+    ) -> None:
         store = self.registry.store
         if self.overwrite:
-            store.put_many((h.key, record) for _, h, record in rows)
+            store.put_many(((h.key, record) for _, h, record in rows), public=public)
             self.summary.updated += sum(exists)
             self.summary.created += len(rows) - sum(exists)
         else:

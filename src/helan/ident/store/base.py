@@ -35,8 +35,11 @@ class HandleStore(Protocol):
 
     def delete(self, key: bytes) -> bool: ...
 
-    def put_many(self, items: Iterable[tuple[bytes, bytes]]) -> int:
-        """Bulk insert-or-replace, committed in large transactions; returns the count."""
+    def put_many(self, items: Iterable[tuple[bytes, bytes]], *, public: bool = False) -> int:
+        """Bulk insert-or-replace, committed in large transactions; returns the count.
+        ``public``: the caller, which encoded the records from their values, vouches that every
+        value of every record is public-read, so the store need not read that back out of them
+        (see ``get_public``)."""
 
     def create_many(self, items: Sequence[tuple[bytes, bytes]]) -> list[bool]:
         """Insert the absent keys in one transaction; per item, True when it was inserted (of a

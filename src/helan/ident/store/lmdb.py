@@ -99,7 +99,7 @@ class LmdbStore:
             txn.delete(key, db=self._private)
             return bool(txn.delete(key))
 
-    def put_many(self, items: Iterable[tuple[bytes, bytes]]) -> int:
+    def put_many(self, items: Iterable[tuple[bytes, bytes]], *, public: bool = False) -> int:
         total = 0
         it = iter(items)
         while batch := list(islice(it, _BATCH)):
@@ -114,7 +114,7 @@ class LmdbStore:
                 # Only the index's marker: no key to clear, mark only the private records.
                 clear = txn.stat(self._private)["entries"] > 1
                 for key, record in batch:
-                    if _private(record):
+                    if not public and _private(record):
                         txn.put(key, b"", db=self._private)
                     elif clear:
                         txn.delete(key, db=self._private)

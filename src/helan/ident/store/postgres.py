@@ -54,7 +54,7 @@ class PostgresStore:
         with self._lock:
             return self._db.execute("DELETE FROM ident_handles WHERE k = %s", (key,)).rowcount == 1
 
-    def put_many(self, items: Iterable[tuple[bytes, bytes]]) -> int:
+    def put_many(self, items: Iterable[tuple[bytes, bytes]], *, public: bool = False) -> int:
         total = 0
         it = iter(items)
         with self._lock:

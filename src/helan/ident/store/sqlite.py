@@ -47,7 +47,7 @@ class SqliteStore:
     def delete(self, key: bytes) -> bool:
         return self._db.execute("DELETE FROM handles WHERE k = ?", (key,)).rowcount == 1
 
-    def put_many(self, items: Iterable[tuple[bytes, bytes]]) -> int:
+    def put_many(self, items: Iterable[tuple[bytes, bytes]], *, public: bool = False) -> int:
         total = 0
         it = iter(items)
         while batch := list(islice(it, _BATCH)):
