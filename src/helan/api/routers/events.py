@@ -7,6 +7,7 @@ reader dependency, so another tenant's device is indistinguishable from a missin
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -59,23 +60,34 @@ Level = Annotated[EventLevel | None, Query(description="Only this level")]
 EventName = Annotated[str | None, Query(max_length=64, description="Only this event")]
 
 
-def _filters(
-    start: str | None, end: str | None, event: str | None, level: EventLevel | None
-) -> list[sa.ColumnElement[bool]]:
-    where: list[sa.ColumnElement[bool]] = []
-    start_ms = parse_time("start", start, 0) if start else None
-    end_ms = parse_time("end", end, 0) if end else None
-    if start_ms is not None and end_ms is not None and start_ms > end_ms:
-        raise ValidationFailed(f"start {start_ms} is after end {end_ms}")
-    if start_ms is not None:
-        where.append(DeviceEvent.ts >= start_ms)
-    if end_ms is not None:
-        where.append(DeviceEvent.ts < end_ms)
-    if event is not None:
-        where.append(DeviceEvent.event == event)
-    if level is not None:
-        where.append(DeviceEvent.level == level)
-    return where
+@dataclass
+class EventFilters:
+    """``start`` (inclusive) and ``end`` (exclusive) bound the event's own time; either may be
+    left out; ``event`` and ``level`` narrow further."""
+
+    start: TimeParam = None
+    end: TimeParam = None
+    event: EventName = None
+    level: Level = None
+
+    def where(self) -> list[sa.ColumnElement[bool]]:
+        where: list[sa.ColumnElement[bool]] = []
+        start_ms = parse_time("start", self.start, 0) if self.start else None
+        end_ms = parse_time("end", self.end, 0) if self.end else None
+        if start_ms is not None and end_ms is not None and start_ms > end_ms:
+            raise ValidationFailed(f"start {start_ms} is after end {end_ms}")
+        if start_ms is not None:
+            where.append(DeviceEvent.ts >= start_ms)
+        if end_ms is not None:
+            where.append(DeviceEvent.ts < end_ms)
+        if self.event is not None:
+            where.append(DeviceEvent.event == self.event)
+        if self.level is not None:
+            where.append(DeviceEvent.level == self.level)
+        return where
+
+
+Filters = Annotated[EventFilters, Depends()]
 
 
 def _page(meta: Meta, where: list[sa.ColumnElement[bool]], paging: Paging) -> Page[EventOut]:
@@ -98,18 +110,15 @@ def list_events(
     _: Reader,
     meta: Meta,
     paging: Annotated[Paging, Depends()],
-    start: TimeParam = None,
-    end: TimeParam = None,
-    event: EventName = None,
-    level: Level = None,
+    filters: Filters,
 ) -> Page[EventOut]:
-    """``start`` (inclusive) and ``end`` (exclusive) bound the event's own time; either may be
-    left out. Sort fields: ``-ts`` (default), ``ts``, ``event``, ``level``, ``received_at``."""
+    """Filters: ``start``, ``end``, ``event``, ``level``. Sort fields: ``-ts`` (default),
+    ``ts``, ``event``, ``level``, ``received_at``."""
     with meta.session() as s:
         if s.get(Device, (tenant, device)) is None:
             raise NotFound(f"device {device!r} not found")
     where = [DeviceEvent.tenant_id == tenant, DeviceEvent.device_id == device]
-    return _page(meta, where + _filters(start, end, event, level), paging)
+    return _page(meta, where + filters.where(), paging)
 
 
 @router.get("/events", summary="Every device's events, newest first")
@@ -118,11 +127,7 @@ def list_tenant_events(
     _: Reader,
     meta: Meta,
     paging: Annotated[Paging, Depends()],
-    start: TimeParam = None,
-    end: TimeParam = None,
-    event: EventName = None,
-    level: Level = None,
+    filters: Filters,
 ) -> Page[EventOut]:
     """The tenant's alarm list: the same filters and sort fields as a device's events."""
-    where = [DeviceEvent.tenant_id == tenant]
-    return _page(meta, where + _filters(start, end, event, level), paging)
+    return _page(meta, [DeviceEvent.tenant_id == tenant, *filters.where()], paging)
