@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     # (empty = Handle REST writes are refused; the platform still manages device records).
     ident_port: int = Field(2641, ge=0, le=65535)
     ident_admin_secret: SecretStr = SecretStr("")
+    # SM2 private key (hex, `helan ident keygen`): sign every record the embedded node writes
+    # and publish the public key (HS_PUBKEY 301) in each tenant's prefix record. Empty = unsigned.
+    ident_sign_key: SecretStr = SecretStr("")
 
     @field_validator("mosquitto_auth_dir", "mosquitto_pid_file", mode="before")
     @classmethod

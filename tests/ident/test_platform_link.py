@@ -25,6 +25,8 @@ from helan.ident.codes import ResponseCode
 from helan.ident.link.service import IdentLink
 from helan.ident.model import Handle
 from helan.ident.server.client import HandleClient, Target
+from helan.ident.trust.signing import published_key, verify_values
+from helan.ident.trust.sm2 import PrivateKey
 from helan.ident.wire import messages as m
 from helan.ident.wire.records import decode_admin, decode_values
 from helan.platform import Platform
@@ -61,12 +63,13 @@ class World:
         return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
-async def _world(data_dir: Path, port: int) -> tuple[World, Platform]:
+async def _world(data_dir: Path, port: int, sign_key: str = "") -> tuple[World, Platform]:
     settings = Settings(
         data_dir=data_dir,
         ident_port=port,
         public_base_url=BASE + "/",
         ident_admin_secret=SecretStr(SECRET),
+        ident_sign_key=SecretStr(sign_key),
     )
     platform = Platform.build(settings)
     password = bootstrap_admin(platform.meta)
@@ -605,3 +608,40 @@ async def test_reconcile_repairs_products_changed_while_not_watching(world: Worl
     finally:
         link.close()
         world.platform.ident = None
+
+
+async def test_a_signing_key_signs_every_record_and_publishes_its_public_key(
+    tmp_path: Path,
+) -> None:
+    key = PrivateKey.generate()
+    w, platform = await _world(tmp_path / "var", free_port(), sign_key=key.hex())
+    try:
+        await w.call("POST", "/api/v1/tenants", w.admin, json=_tenant("acme", PREFIX))
+        await w.call(
+            "POST", "/api/v1/tenants/acme/device-types", w.admin, json={"id": "pump", "name": "P"}
+        )
+        await _create_pump(w)
+        prefix = await _resolve(w, f"0.NA/{PREFIX}")
+        assert isinstance(prefix.body, m.ResolutionResponse)
+        assert published_key(prefix.body.values) == key.public_key()  # HS_PUBKEY 301
+        for handle in (f"{PREFIX}/pump-1", f"0.NA/{PREFIX}"):
+            reply = await _resolve(w, handle)
+            assert isinstance(reply.body, m.ResolutionResponse)
+            assert verify_values(handle, reply.body.values, key.public_key())
+            assert not verify_values(handle, reply.body.values, PrivateKey.generate().public_key())
+        await w.call(
+            "PATCH", "/api/v1/tenants/acme/devices/pump-1", w.admin, json={"name": "Renamed"}
+        )
+        reply = await _resolve(w, f"{PREFIX}/pump-1")  # rewritten: signed anew
+        assert isinstance(reply.body, m.ResolutionResponse)
+        assert b"Renamed" in b"".join(reply.body.values)
+        assert verify_values(f"{PREFIX}/pump-1", reply.body.values, key.public_key())
+    finally:
+        await w.http.aclose()
+        await platform.stop()
+
+
+def test_a_malformed_signing_key_stops_the_start(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "var", ident_sign_key=SecretStr("not hex"))
+    with pytest.raises(ValueError, match="HELAN_IDENT_SIGN_KEY: an SM2 private key"):
+        Platform.build(settings)

@@ -126,11 +126,18 @@ def product_values(facts: ProductFacts, base_url: str) -> list[HandleValue]:
 
 
 def prefix_values(
-    prefix: str, tenant: str, site: SiteInfo | None, secret: bytes
+    prefix: str,
+    tenant: str,
+    site: SiteInfo | None,
+    secret: bytes,
+    pubkey: HandleValue | None = None,
 ) -> list[HandleValue]:
+    """``pubkey``: the node's HS_PUBKEY when it signs its records (resolvers verify with it)."""
     values = [_admin(prefix), HandleValue(DESCRIPTION_INDEX, TENANT_TYPE, tenant.encode())]
     if site is not None:
         values.append(HandleValue(SITE_INDEX, "HS_SITE", encode_site(site)))
+    if pubkey is not None:
+        values.append(pubkey)
     if secret:
         private = ValuePermission.ADMIN_READ | ValuePermission.ADMIN_WRITE
         values.append(HandleValue(SECKEY_INDEX, "HS_SECKEY", secret, permissions=private))

@@ -45,6 +45,8 @@ from helan.ident.node import Node, Role
 from helan.ident.registry import ADMIN_INDEX, SECKEY_INDEX, SITE_INDEX, Registry
 from helan.ident.server.listeners import Listener
 from helan.ident.store.lmdb import LmdbStore
+from helan.ident.trust.signing import PUBKEY_INDEX, Signer
+from helan.ident.trust.sm2 import PrivateKey, SM2Error
 from helan.storage.meta.models import Device, DeviceType, Product, Tenant
 from helan.storage.meta.store import Changes, MetaStore
 
@@ -54,7 +56,7 @@ WATCHED = frozenset({"tenants", "devices", "device_types", "products"})
 # Indexes whose values the platform owns (in device and product records alike); values others
 # add elsewhere are kept.
 OBJECT_INDEXES = frozenset({URL_INDEX, DESCRIPTION_INDEX, ADMIN_INDEX})
-PREFIX_INDEXES = frozenset({SITE_INDEX, DESCRIPTION_INDEX, ADMIN_INDEX, SECKEY_INDEX})
+PREFIX_INDEXES = frozenset({SITE_INDEX, DESCRIPTION_INDEX, ADMIN_INDEX, SECKEY_INDEX, PUBKEY_INDEX})
 # The description types that mark a record as a platform object's (see ``_record``).
 OBJECT_TYPES = frozenset({DEVICE_TYPE, PRODUCT_TYPE})
 _DEVICE_KEY = b"\x00helan-device\x00"  # + tenant NUL device -> identifier
@@ -99,6 +101,17 @@ def site_address(settings: Settings) -> str:
     return "127.0.0.1"
 
 
+def signer_of(settings: Settings) -> Signer | None:
+    """The embedded node's SM2 signer, from ``ident_sign_key``; a bad key stops the start."""
+    raw = settings.ident_sign_key.get_secret_value().strip()
+    if not raw:
+        return None
+    try:
+        return Signer(PrivateKey.from_hex(raw))
+    except SM2Error as exc:
+        raise ValueError(f"HELAN_IDENT_SIGN_KEY: {exc}") from None
+
+
 class IdentLink:
     def __init__(self, meta: MetaStore, settings: Settings) -> None:
         self.meta = meta
@@ -108,7 +121,8 @@ class IdentLink:
         self.secret = settings.ident_admin_secret.get_secret_value().encode()
         self.site = SiteInfo.single(site_address(settings), self.port) if self.port else None
         self.store = LmdbStore(settings.data_dir / "ident")
-        self.registry = Registry(self.store, homed=())
+        self.signer = signer_of(settings)
+        self.registry = Registry(self.store, homed=(), signer=self.signer)
         self.node = Node(self.store, role=Role.ENTERPRISE, homed=(), site=self.site)
         self.registry.listeners.append(self.node.answers.invalidate)
         self.listener: Listener | None = None
@@ -270,7 +284,8 @@ class IdentLink:
         for tenant, prefix in wanted.items():
             if self._prefixes.get(tenant) != prefix:
                 writes.append((_PREFIX_KEY + tenant.encode(), prefix.encode()))
-            values = prefix_values(prefix, tenant, self.site, self.secret)
+            pubkey = self.signer.pubkey_value() if self.signer is not None else None
+            values = prefix_values(prefix, tenant, self.site, self.secret, pubkey)
             handle = Handle.parse(prefix_handle(prefix))
             writes += self._record(handle, values, PREFIX_INDEXES, TENANT_TYPE) or []
         self._write(writes)

@@ -44,7 +44,15 @@ class Signer:
     """A node's signing key and the name under which its public key is published."""
 
     key: sm2.PrivateKey
-    kid: str  # "301:0.NA/88.118.100"
+    # "301:0.NA/88.118.100"; empty: the HS_PUBKEY of each record's own prefix record (a node
+    # that hosts many prefixes under one key, like the platform's, publishes it in each)
+    kid: str = ""
+
+    def kid_for(self, handle: str) -> str:
+        if self.kid:
+            return self.kid
+        prefix = handle.partition("/")[0]
+        return f"{PUBKEY_INDEX}:{handle if prefix.upper() == '0.NA' else '0.NA/' + prefix}"
 
     def pubkey_value(self) -> HandleValue:
         return HandleValue(
@@ -59,11 +67,12 @@ class Signer:
             for v in values
             if v.type != SIGNATURE_TYPE
         ]
-        header = _b64(orjson.dumps({"alg": ALG, "kid": self.kid}))
+        kid = self.kid_for(handle)
+        header = _b64(orjson.dumps({"alg": ALG, "kid": kid}))
         payload = _b64(
             orjson.dumps(
                 {
-                    "iss": self.kid,
+                    "iss": kid,
                     "sub": handle,
                     "iat": now,
                     "exp": now + VALIDITY_S,
