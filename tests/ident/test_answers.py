@@ -12,8 +12,8 @@ from helan.ident.node import Node, Role
 from helan.ident.registry import Identity, Registry
 from helan.ident.store import open_store
 from helan.ident.wire import messages as m
-from helan.ident.wire.answers import AnswerCache, all_public, request_key
-from helan.ident.wire.records import decode_values
+from helan.ident.wire.answers import AnswerCache, request_key
+from helan.ident.wire.records import all_public, decode_values
 
 ADMIN = Identity("0.NA/88.1", 300)
 

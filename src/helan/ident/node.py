@@ -8,7 +8,6 @@ so it is authoritative for every prefix record it has not delegated.
 from __future__ import annotations
 
 import struct
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -20,7 +19,6 @@ from helan.ident.store.base import HandleStore
 from helan.ident.wire import messages as m
 from helan.ident.wire.answers import (
     ENVELOPE_HEAD,
-    EXPIRY_S,
     AnswerCache,
     expiry,
     plain_request,
@@ -205,7 +203,7 @@ class Node:
                 data[4:16],
                 (size + _SUCCESS_FRAME).to_bytes(4, "big"),
                 _SUCCESS_OPCODE_RC,
-                _SUCCESS_REST.pack(flags & _ECHO, int(time.time()) + EXPIRY_S, size),
+                _SUCCESS_REST.pack(flags & _ECHO, expiry(), size),
                 raw,
                 _NO_CREDENTIAL,
             )

@@ -64,12 +64,10 @@ class _UdpThread:
     def __init__(
         self, sock: socket.socket, respond: SyncResponder, reply_limit: int, counters: Counters
     ) -> None:
-        self.sock, self.respond, self.reply_limit, self.counters = (
-            sock,
-            respond,
-            reply_limit,
-            counters,
-        )
+        self.sock = sock
+        self.respond = respond
+        self.reply_limit = reply_limit
+        self.counters = counters
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="handle-udp", daemon=True)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from helan.ident.wire.answers import all_public
+from helan.ident.wire.records import all_public
 
 
 def public_only(record: bytes | None) -> bytes | None:
@@ -25,7 +25,7 @@ class HandleStore(Protocol):
 
     def get_public(self, key: bytes) -> bytes | None:
         """The record if every value in it is publicly readable, else None (also when absent):
-        what a node may send without looking at permissions (``wire.answers.all_public``)."""
+        what a node may send without looking at permissions (``wire.records.all_public``)."""
 
     def put(self, key: bytes, record: bytes) -> None:
         """Insert or replace."""

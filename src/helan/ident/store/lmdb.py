@@ -16,7 +16,7 @@ from pathlib import Path
 
 import lmdb
 
-from helan.ident.wire.answers import all_public
+from helan.ident.wire.records import all_public
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,12 @@ _BATCH = 100_000
 _INDEXED = b"\x00indexed"  # in ``private``: the index covers every record (no handle has NUL)
 
 
-def _private(record: bytes) -> bool:
+def _private(key: bytes, record: bytes) -> bool:
+    """Whether ``private`` lists ``key``: a record with a value the public may not read. Keys
+    starting with NUL are the store's users' own entries (indexes, templates), never handles,
+    never answered: they are not records and are left out."""
+    if key[:1] == b"\x00":
+        return False
     try:
         return not all_public(record)
     except IndexError:  # damaged: never sent as it is
@@ -50,7 +55,7 @@ class LmdbStore:
                 return
             found = 0
             for key, record in txn.cursor(db=self._db):
-                if _private(record):
+                if _private(key, record):
                     txn.put(key, b"", db=self._private)
                     found += 1
             txn.put(_INDEXED, b"", db=self._private)
@@ -77,7 +82,7 @@ class LmdbStore:
         return value
 
     def _mark(self, txn: lmdb.Transaction, key: bytes, record: bytes) -> None:
-        if _private(record):
+        if _private(key, record):
             txn.put(key, b"", db=self._private)
         else:
             txn.delete(key, db=self._private)
@@ -114,7 +119,7 @@ class LmdbStore:
                 # Only the index's marker: no key to clear, mark only the private records.
                 clear = txn.stat(self._private)["entries"] > 1
                 for key, record in batch:
-                    if not public and _private(record):
+                    if not public and _private(key, record):
                         txn.put(key, b"", db=self._private)
                     elif clear:
                         txn.delete(key, db=self._private)
@@ -125,7 +130,7 @@ class LmdbStore:
             out = []
             for key, record in items:
                 created = bool(txn.put(key, record, overwrite=False))
-                if created and _private(record):
+                if created and _private(key, record):
                     txn.put(key, b"", db=self._private)
                 out.append(created)
             return out

@@ -26,8 +26,6 @@ ENVELOPE_HEAD = bytes([PROTOCOL_MAJOR, PROTOCOL_MINOR, PROTOCOL_MAJOR & 0x03, PR
 _PREFIX_RECORDS = b"0.NA/"
 _NO_CREDENTIAL = bytes(4)
 # envelope flags (byte 2), message length (16), op flags (28), body length (40), handle length (44)
-_U32 = struct.Struct(">I")
-_PERMS_TYPE = struct.Struct(">BI")  # a value's permissions, then its type's length
 _REQUEST_HEAD = struct.Struct(">2xB13xI8xI8xII")
 EXPIRY_S = 43200
 
@@ -79,30 +77,6 @@ def question_key(data: bytes, handle_end: int, body_end: int, flags: int) -> Que
 def with_envelope(request: bytes, tail: bytes) -> bytes:
     """A reply: a fresh envelope carrying the request's session and request ids, then ``tail``."""
     return b"".join((ENVELOPE_HEAD, request[4:16], len(tail).to_bytes(4, "big"), tail))
-
-
-def all_public(record: bytes) -> bool:
-    """Whether every value of a stored record is publicly readable (a plain walk over the
-    layout of ``records.encode_record``; the record was checked when it was stored)."""
-    try:
-        pos = 4 + _U32.unpack_from(record)[0]
-        (count,) = _U32.unpack_from(record, pos)
-        pos += 4
-        for _ in range(count):
-            perms, type_size = _PERMS_TYPE.unpack_from(record, pos + 13)
-            if not perms & 0x02:
-                return False
-            pos += 18 + type_size
-            pos += 4 + _U32.unpack_from(record, pos)[0]  # data
-            (refs,) = _U32.unpack_from(record, pos)
-            pos += 4
-            for _ in range(refs):
-                pos += 8 + _U32.unpack_from(record, pos)[0]
-    except struct.error:
-        raise IndexError("stored record is truncated") from None
-    if pos != len(record):
-        raise IndexError("stored record has trailing bytes")
-    return True
 
 
 class AnswerCache:

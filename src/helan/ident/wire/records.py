@@ -30,6 +30,8 @@ from helan.ident.wire.buffer import Reader, blob, u16, u32
 
 _VALUE_HEAD = struct.Struct(">IIBiB")  # index, timestamp, ttl type, ttl, permissions
 _STORED_HEAD = struct.Struct(">IIBiBI")  # the same, then the type's length
+_STORED_U32 = struct.Struct(">I")
+_STORED_PERMS_TYPE = struct.Struct(">BI")  # a value's permissions, then its type's length
 _TTL_TYPES = {0: TtlType.RELATIVE, 1: TtlType.ABSOLUTE}
 _PERMISSIONS = [ValuePermission(i) for i in range(16)]
 PRIMARY_SITE = 0x80
@@ -301,3 +303,27 @@ def decode_stored(raw: bytes) -> tuple[str, list[HandleValue]]:
     except (struct.error, KeyError, UnicodeDecodeError):
         return decode_record(raw)
     return name, out
+
+
+def all_public(record: bytes) -> bool:
+    """Whether every value of a stored record is publicly readable (a plain walk over the
+    layout of :func:`encode_record`; the record was checked when it was stored)."""
+    try:
+        pos = 4 + _STORED_U32.unpack_from(record)[0]
+        (count,) = _STORED_U32.unpack_from(record, pos)
+        pos += 4
+        for _ in range(count):
+            perms, type_size = _STORED_PERMS_TYPE.unpack_from(record, pos + 13)
+            if not perms & 0x02:
+                return False
+            pos += 18 + type_size
+            pos += 4 + _STORED_U32.unpack_from(record, pos)[0]  # data
+            (refs,) = _STORED_U32.unpack_from(record, pos)
+            pos += 4
+            for _ in range(refs):
+                pos += 8 + _STORED_U32.unpack_from(record, pos)[0]
+    except struct.error:
+        raise IndexError("stored record is truncated") from None
+    if pos != len(record):
+        raise IndexError("stored record has trailing bytes")
+    return True

@@ -153,7 +153,10 @@ def merge_days(
     closed_end = int(newest) - int(grace_ms)
     merged = 0
     for tenant, day, files in archive.days(DAY_MS, closed_end):
+        if (tenant, day) in archive.unmerged:
+            continue
         if archive.rows_of(files) > max_rows:
+            archive.unmerged.add((tenant, day))  # not re-read at every compaction
             continue
         # The caller's compaction lock keeps the files as they are; queries wait only for the
         # swap, not for the reading and writing.

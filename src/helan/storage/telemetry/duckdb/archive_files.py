@@ -69,6 +69,8 @@ class ArchiveFiles:
         self.directory = directory
         self._lock = threading.Lock()
         self._files: dict[str, dict[int, ArchiveFile]] = {}
+        # (tenant, day) too large to merge (``archive.merge_days``), remembered for this process
+        self.unmerged: set[tuple[str, int]] = set()
         for leftover in directory.glob("*/*" + _TMP):
             leftover.unlink()  # a write that never finished: its rows are still in DuckDB
         found = []
