@@ -20,11 +20,11 @@ from tests.edge.conftest import Recorder, modbus_plc, recorder
 from helan.api.app import create_app
 from helan.config import Settings
 from helan.connect.commands.service import CommandService
-from helan.connect.commands.wire import CommandMessage, Reply
 from helan.connect.mqtt.subscriber import MqttIngest
 from helan.edge.config import EdgeConfig
 from helan.edge.gateway import Gateway
 from helan.platform import Platform
+from helan.protocol.commands import CommandMessage, Reply
 from helan.sim.plc.modbus import SimulatedModbusPlc
 from helan.storage.meta.bootstrap import bootstrap_admin
 from helan.storage.meta.models import AuditEntry

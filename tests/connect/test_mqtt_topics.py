@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from helan.connect.mqtt.service import SERVICE_USERNAME, broker_address
-from helan.connect.mqtt.topics import BadTopic, DeviceTopic, ingest_filters, parse_topic
+from helan.protocol.topics import BadTopic, DeviceTopic, ingest_filters, parse_topic
 
 
 def test_good_topic() -> None:

@@ -10,11 +10,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from helan.connect.commands.wire import CommandMessage, command_topic
 from helan.edge.adapters.modbus import ModbusAdapter, ModbusConnection, ModbusPoint
 from helan.edge.buffer import Buffer
 from helan.edge.commands import CommandExecutor
 from helan.edge.readings import SampleSet, now_ms
+from helan.protocol.commands import CommandMessage, command_topic
 from helan.sim.plc.modbus import SimulatedModbusPlc
 from tests.conftest import eventually
 

@@ -10,7 +10,7 @@ import orjson
 
 from helan.edge.config import EdgeConfig
 from helan.edge.gateway import Gateway
-from helan.edge.sparkplug import DataType, Metric, Payload, decode_payload, encode_payload
+from helan.protocol.sparkplug import DataType, Metric, Payload, decode_payload, encode_payload
 from helan.sim.plc.modbus import SimulatedModbusPlc
 from tests.conftest import eventually
 from tests.edge.conftest import Recorder

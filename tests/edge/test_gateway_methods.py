@@ -9,10 +9,10 @@ from pathlib import Path
 
 import orjson
 
-from helan.connect.commands.wire import CommandMessage, command_topic
 from helan.edge.config import EdgeConfig
 from helan.edge.gateway import Gateway
 from helan.edge.readings import now_ms
+from helan.protocol.commands import CommandMessage, command_topic
 from helan.sim.plc.opcua import SimulatedOpcUaPlc
 from tests.conftest import eventually
 from tests.edge.conftest import Recorder

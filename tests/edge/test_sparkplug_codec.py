@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helan.edge.sparkplug import (
+from helan.protocol.sparkplug import (
     BadSparkplugTopic,
     DataType,
     Metric,
@@ -14,7 +14,7 @@ from helan.edge.sparkplug import (
     encode_payload,
     parse_topic,
 )
-from helan.edge.sparkplug import sparkplug_b_pb2 as pb
+from helan.protocol.sparkplug import sparkplug_b_pb2 as pb
 
 CASES = [
     (DataType.INT8, -128),

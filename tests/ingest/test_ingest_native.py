@@ -8,8 +8,8 @@ from ingest_model import TENANT, now_ms
 
 from helan.config import Settings
 from helan.ingest.native import decode_native
-from helan.ingest.reasons import MAX_POINTS_PER_MESSAGE
 from helan.ingest.static_directory import StaticDirectory
+from helan.protocol.native import MAX_POINTS_PER_MESSAGE
 
 
 def decode(directory: StaticDirectory, settings: Settings, payload: object, device: str = "pump-1"):

@@ -1,7 +1,7 @@
 """Commands from the platform to the PLCs behind this gateway.
 
 Each command arrives on ``helan/v1/{tenant}/{device}/commands/{id}``
-(:mod:`helan.connect.commands.wire`). When an adapter maps the command's service to a PLC method
+(:mod:`helan.protocol.commands`). When an adapter maps the command's service to a PLC method
 (OPC UA ``services``), the method is called with the ``params`` as its arguments; otherwise the
 ``params`` are the points to write (metric → value).
 Before anything reaches a PLC the gateway refuses a command that has expired (the platform's
@@ -20,7 +20,11 @@ import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 
-from helan.connect.commands.wire import (
+from helan.edge.adapters.base import CommandFailed, CommandRefused
+from helan.edge.buffer import Buffer
+from helan.edge.readings import Scalar, now_ms
+from helan.edge.uplink.session import UplinkUnavailable
+from helan.protocol.commands import (
     EXECUTED,
     EXPIRED,
     MALFORMED,
@@ -34,10 +38,6 @@ from helan.connect.commands.wire import (
     parse_command_topic,
     reply_topic,
 )
-from helan.edge.adapters.base import CommandFailed, CommandRefused
-from helan.edge.buffer import Buffer
-from helan.edge.readings import Scalar, now_ms
-from helan.edge.uplink.session import UplinkUnavailable
 
 log = logging.getLogger(__name__)
 

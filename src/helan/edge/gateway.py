@@ -20,6 +20,7 @@ from helan.edge.uplink.base import Encoder
 from helan.edge.uplink.native import NativeEncoder
 from helan.edge.uplink.session import MessageHandler, UplinkUnavailable
 from helan.edge.uplink.sparkplug import SparkplugEncoder
+from helan.protocol.topics import ROOT
 
 log = logging.getLogger(__name__)
 HOUSEKEEPING_S = 10.0
@@ -145,7 +146,7 @@ class Gateway:
                 continue  # reported again next time; health is not buffered
 
     def health_messages(self) -> list[tuple[str, dict[str, object]]]:
-        base = f"helan/v1/{self.config.uplink.tenant}"
+        base = f"{ROOT}/{self.config.uplink.tenant}"
         health = self.health()
         out: list[tuple[str, dict[str, object]]] = [
             (f"{base}/{self.device}/attributes", {f"edge_{k}": v for k, v in health.items()})

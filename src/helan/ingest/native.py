@@ -18,12 +18,12 @@ from helan.ingest.checks import Window, check_value, describe, parse_ts, ts_reas
 from helan.ingest.reasons import (
     MALFORMED,
     MAX_LISTED_ERRORS,
-    MAX_POINTS_PER_MESSAGE,
     TOO_LARGE,
     TOO_MANY_POINTS,
     PointError,
     Reason,
 )
+from helan.protocol.native import MAX_POINTS_PER_MESSAGE
 
 
 @dataclass(slots=True)

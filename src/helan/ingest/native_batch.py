@@ -33,7 +33,8 @@ from helan.ingest.bulk import (
 from helan.ingest.checks import T_FLOAT
 from helan.ingest.native import Decoded, DevicePoints, decode_native
 from helan.ingest.pipeline import points_table
-from helan.ingest.reasons import MAX_POINTS_PER_MESSAGE, Reason
+from helan.ingest.reasons import Reason
+from helan.protocol.native import MAX_POINTS_PER_MESSAGE
 
 # Timestamps beyond this are left to decode_native, which reports them as out of the window
 # (numpy's int64 cannot hold every JSON integer).

@@ -43,9 +43,6 @@ MISSING_OUTPUT = "missing_output"
 TOO_MANY_EVENTS = "too_many_events"
 EVENTS_UNAVAILABLE = "events_unavailable"
 
-# A message or body may carry at most this many points; more is refused as a whole, so that
-# 100k keys cannot turn one message into 100k error records.
-MAX_POINTS_PER_MESSAGE = 10_000
 MAX_EVENTS_PER_MESSAGE = 1000
 # Errors listed in one answer (HTTP body, MQTT error message); the rest are only counted.
 MAX_LISTED_ERRORS = 100

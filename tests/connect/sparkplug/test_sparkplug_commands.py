@@ -16,8 +16,8 @@ from tests.edge.conftest import Recorder
 
 from helan.connect.commands.service import CommandService
 from helan.connect.commands.sparkplug import TargetUnavailable, find_target
-from helan.edge.sparkplug import DataType, Metric, Payload, decode_payload, encode_payload
-from helan.edge.sparkplug.topics import HELAN_COMMANDS
+from helan.protocol.sparkplug import DataType, Metric, Payload, decode_payload, encode_payload
+from helan.protocol.sparkplug.topics import HELAN_COMMANDS
 from helan.security.principal import Principal, Role
 from helan.storage.meta.models import AuditEntry
 

@@ -9,7 +9,7 @@ from tests.conftest import eventually
 from tests.edge.conftest import Recorder
 
 from helan.core.points import Quality
-from helan.edge.sparkplug import DataType, Metric, Payload, decode_payload, encode_payload
+from helan.protocol.sparkplug import DataType, Metric, Payload, decode_payload, encode_payload
 from helan.storage.meta.models import AuditEntry, Device, DeviceType
 
 __all__ = ["sparkplug_world"]

@@ -10,8 +10,8 @@ from tests.edge.conftest import Recorder
 
 from helan.connect.sparkplug.host import SparkplugHost
 from helan.connect.sparkplug.service import SparkplugIngest
-from helan.edge.sparkplug import DataType, Metric, Payload, decode_payload, encode_payload
-from helan.edge.sparkplug.topics import SparkplugTopic
+from helan.protocol.sparkplug import DataType, Metric, Payload, decode_payload, encode_payload
+from helan.protocol.sparkplug.topics import SparkplugTopic
 from helan.storage.meta.models import SparkplugBirth
 
 __all__ = ["sparkplug_world"]

@@ -15,9 +15,9 @@ from helan.api.deps import Meta, Paging, Reader, Writer, get_platform
 from helan.api.schemas.common import Input, MetricName, Output, Page
 from helan.connect.commands.checks import check_params, find_service
 from helan.connect.commands.service import effective_status
-from helan.connect.commands.wire import Scalar
 from helan.core.errors import HelanError, NotFound, StorageUnavailable
 from helan.platform import Platform
+from helan.protocol.commands import Scalar
 from helan.security.audit import record
 from helan.security.principal import Principal
 from helan.storage.meta import MetaStore

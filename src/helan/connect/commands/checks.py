@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from helan.connect.commands.wire import Scalar
 from helan.core.errors import ValidationFailed
 from helan.core.thing import MetricSpec
 from helan.ingest.checks import check_value
+from helan.protocol.commands import Scalar
 
 
 def find_service(services: list[Any], name: str, device_type: str | None) -> Mapping[str, Any]:

@@ -27,7 +27,10 @@ from helan.connect.commands.sparkplug import (
     TargetUnavailable,
     find_target,
 )
-from helan.connect.commands.wire import (
+from helan.connect.mqtt.service import broker_address
+from helan.core.errors import StorageUnavailable
+from helan.ingest.live import now_ms
+from helan.protocol.commands import (
     REPLY_FILTER,
     CommandMessage,
     Reply,
@@ -36,10 +39,7 @@ from helan.connect.commands.wire import (
     command_topic,
     parse_command_topic,
 )
-from helan.connect.mqtt.service import broker_address
-from helan.core.errors import StorageUnavailable
-from helan.edge.sparkplug.topics import BadSparkplugTopic, parse_topic
-from helan.ingest.live import now_ms
+from helan.protocol.sparkplug.topics import BadSparkplugTopic, parse_topic
 from helan.security.audit import record
 from helan.security.principal import Principal
 from helan.storage.meta import MetaStore

@@ -15,11 +15,11 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from helan.connect.commands.wire import Scalar
 from helan.connect.sparkplug.births import NODE, to_birth
 from helan.connect.sparkplug.names import BDSEQ, platform_metric
 from helan.connect.sparkplug.registry import NODE_ATTRIBUTE
-from helan.edge.sparkplug.codec import (
+from helan.protocol.commands import Scalar
+from helan.protocol.sparkplug.codec import (
     DataType,
     Metric,
     Payload,
@@ -27,7 +27,7 @@ from helan.edge.sparkplug.codec import (
     decode_payload,
     encode_payload,
 )
-from helan.edge.sparkplug.topics import NAMESPACE, SparkplugTopic
+from helan.protocol.sparkplug.topics import NAMESPACE, SparkplugTopic
 from helan.storage.meta import MetaStore
 from helan.storage.meta.models import Device, SparkplugBirth
 

@@ -21,7 +21,7 @@ from amqtt.contexts import Action, BaseContext
 from amqtt.plugins.base import BaseAuthPlugin, BasePlugin, BaseTopicPlugin
 
 from helan.connect.mqtt.service import EMBEDDED_PORTS, SERVICE_SECRET, SERVICE_USERNAME
-from helan.connect.mqtt.topics import (
+from helan.protocol.topics import (
     ROOT,
     SPARKPLUG_DOWN,
     SPARKPLUG_NAMESPACE,

@@ -25,7 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from helan.connect.mqtt.topics import (
+from helan.core.ids import DEVICE_ID
+from helan.protocol.topics import (
     ROOT,
     SPARKPLUG_DOWN,
     SPARKPLUG_NAMESPACE,
@@ -33,7 +34,6 @@ from helan.connect.mqtt.topics import (
     device_prefix,
     ingest_filters,
 )
-from helan.core.ids import DEVICE_ID
 
 PBKDF2_ITERATIONS = 101  # mosquitto_passwd's default for $7$
 # Mosquitto splits a password file line at the first ':' and an ACL "user" line at blanks.

@@ -32,13 +32,6 @@ from gmqtt import Client, Subscription
 from helan.config import Settings
 from helan.connect.mqtt.batch_ack import AckChannel, BatchAckClient
 from helan.connect.mqtt.service import broker_address
-from helan.connect.mqtt.topics import (
-    BadTopic,
-    DeviceTopic,
-    errors_topic,
-    ingest_filters,
-    parse_topic,
-)
 from helan.core.errors import StorageUnavailable
 from helan.core.events import EventRow, EventSink
 from helan.core.thing import DeviceDirectory
@@ -47,6 +40,13 @@ from helan.ingest.live import LiveState, now_ms
 from helan.ingest.native_batch import SpecCache, decode_batch
 from helan.ingest.pipeline import IngestPipeline
 from helan.ingest.reasons import BAD_TOPIC, EVENTS_UNAVAILABLE, MALFORMED, TOO_LARGE
+from helan.protocol.topics import (
+    BadTopic,
+    DeviceTopic,
+    errors_topic,
+    ingest_filters,
+    parse_topic,
+)
 
 log = logging.getLogger(__name__)
 

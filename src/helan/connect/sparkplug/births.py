@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 import sqlalchemy as sa
 
 from helan.connect.sparkplug.host import StoredBirth
-from helan.edge.sparkplug.codec import DataType
+from helan.protocol.sparkplug.codec import DataType
 from helan.storage.meta import MetaStore
 from helan.storage.meta.models import SparkplugBirth, Tenant
 

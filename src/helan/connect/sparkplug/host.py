@@ -28,7 +28,7 @@ from helan.connect.sparkplug.names import (
     valid_device,
 )
 from helan.core.points import Quality
-from helan.edge.sparkplug.codec import (
+from helan.protocol.sparkplug.codec import (
     DataType,
     Metric,
     Payload,
@@ -36,7 +36,7 @@ from helan.edge.sparkplug.codec import (
     SparkplugError,
     decode_payload,
 )
-from helan.edge.sparkplug.topics import HELAN_COMMANDS, SparkplugTopic
+from helan.protocol.sparkplug.topics import HELAN_COMMANDS, SparkplugTopic
 
 # Reason codes counted per tenant next to the native ingest's.
 MALFORMED = "malformed"

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from helan.core.ids import DEVICE_ID, METRIC_NAME, TENANT_ID
 from helan.core.points import Quality
 from helan.core.thing import DataType as ThingType
-from helan.edge.sparkplug.codec import DataType, Scalar
+from helan.protocol.sparkplug.codec import DataType, Scalar
 
 BDSEQ = "bdSeq"
 REBIRTH = "Node Control/Rebirth"

@@ -37,12 +37,17 @@ from helan.connect.sparkplug.registry import apply_births
 from helan.core.errors import StorageUnavailable
 from helan.core.points import POINT_SCHEMA
 from helan.core.thing import DeviceDirectory
-from helan.edge.sparkplug.codec import DataType, Metric, Payload, encode_payload
-from helan.edge.sparkplug.topics import NAMESPACE, BadSparkplugTopic, SparkplugTopic, parse_topic
 from helan.ingest.checks import Window, check_value, ts_reason
 from helan.ingest.live import Latest, LiveState, now_ms
 from helan.ingest.pipeline import IngestPipeline
 from helan.ingest.reasons import BAD_TOPIC, Reason
+from helan.protocol.sparkplug.codec import DataType, Metric, Payload, encode_payload
+from helan.protocol.sparkplug.topics import (
+    NAMESPACE,
+    BadSparkplugTopic,
+    SparkplugTopic,
+    parse_topic,
+)
 from helan.storage.meta import MetaStore
 
 log = logging.getLogger(__name__)

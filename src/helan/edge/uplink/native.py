@@ -9,9 +9,8 @@ import orjson
 from helan.edge.readings import SampleSet
 from helan.edge.uplink.base import Message
 from helan.edge.uplink.session import Will
-from helan.ingest.reasons import MAX_POINTS_PER_MESSAGE
-
-ROOT = "helan/v1"
+from helan.protocol.native import MAX_POINTS_PER_MESSAGE
+from helan.protocol.topics import ROOT
 
 
 class NativeEncoder:

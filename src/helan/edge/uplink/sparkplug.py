@@ -13,7 +13,9 @@ import logging
 from collections.abc import Callable
 
 from helan.edge.readings import SampleSet, Scalar, now_ms
-from helan.edge.sparkplug.codec import (
+from helan.edge.uplink.base import Message
+from helan.edge.uplink.session import Will
+from helan.protocol.sparkplug.codec import (
     DataType,
     Metric,
     Payload,
@@ -22,9 +24,8 @@ from helan.edge.sparkplug.codec import (
     decode_payload,
     encode_payload,
 )
-from helan.edge.sparkplug.topics import HELAN_COMMANDS, SparkplugTopic
-from helan.edge.uplink.base import Message
-from helan.edge.uplink.session import Will
+from helan.protocol.sparkplug.topics import HELAN_COMMANDS, SparkplugTopic
+from helan.protocol.topics import ROOT
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ class SparkplugEncoder:
             metrics=(
                 Metric(name=BDSEQ, datatype=DataType.UINT64, value=self.bdseq, timestamp=ts),
                 Metric(name=REBIRTH, datatype=DataType.BOOLEAN, value=False, timestamp=ts),
-                Metric(name=HELAN_COMMANDS, datatype=DataType.STRING, value="helan/v1"),
+                Metric(name=HELAN_COMMANDS, datatype=DataType.STRING, value=ROOT),
             ),
         )
         out = [Message(self._topic("NBIRTH"), encode_payload(nbirth))]

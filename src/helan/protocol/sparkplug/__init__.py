@@ -1,6 +1,6 @@
 """Sparkplug B: the protobuf payload codec and topic namespace, shared by edge and platform."""
 
-from helan.edge.sparkplug.codec import (
+from helan.protocol.sparkplug.codec import (
     DataType,
     Metric,
     Payload,
@@ -8,7 +8,7 @@ from helan.edge.sparkplug.codec import (
     decode_payload,
     encode_payload,
 )
-from helan.edge.sparkplug.topics import BadSparkplugTopic, SparkplugTopic, parse_topic
+from helan.protocol.sparkplug.topics import BadSparkplugTopic, SparkplugTopic, parse_topic
 
 __all__ = [
     "BadSparkplugTopic",

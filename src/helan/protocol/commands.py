@@ -15,7 +15,8 @@ from typing import Literal
 
 import orjson
 
-ROOT = "helan/v1"
+from helan.protocol.topics import ROOT
+
 REPLY_FILTER = f"{ROOT}/+/+/commands/+/reply"
 COMMAND_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 Scalar = bool | int | float | str
