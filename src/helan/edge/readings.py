@@ -6,23 +6,15 @@ that the per-point cost stays a dict entry; at 20,000 points/s the per-object ov
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-
-import numpy as np
 
 Scalar = bool | int | float | str
 
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-def shortest_float32(value: float) -> float:
-    """The shortest decimal that is this float32 (1.1, not 1.100000023841858)."""
-    return float(str(np.float32(value))) if math.isfinite(value) else value
 
 
 @dataclass(slots=True, kw_only=True)

@@ -13,7 +13,7 @@ from enum import IntEnum
 
 from google.protobuf.message import DecodeError
 
-from helan.edge.readings import shortest_float32
+from helan.protocol.floats import shortest_float32
 from helan.protocol.sparkplug import sparkplug_b_pb2 as pb
 
 Scalar = bool | int | float | str | bytes

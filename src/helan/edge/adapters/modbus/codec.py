@@ -18,7 +18,8 @@ from helan.edge.adapters.modbus.config import (
     Order,
     RegisterType,
 )
-from helan.edge.readings import Scalar, shortest_float32
+from helan.edge.readings import Scalar
+from helan.protocol.floats import shortest_float32
 
 _FORMAT = {
     "int16": ">h",
