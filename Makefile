@@ -29,11 +29,12 @@ $(CHROMIUM):
 test: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadgroup
 
-## Lint and type-check (strict on the package).
+## Lint, type-check (strict on the package) and check the layers (import-linter contracts in pyproject.toml).
 check: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 fmt: $(STAMP)
 	$(BIN)/ruff format src tests
