@@ -1,8 +1,10 @@
 """The device directory the ingest path asks for every message, answered from memory.
 
 Everything is loaded once; after each commit that touches devices, device types or tenants the
-affected entries are reloaded (the store says which rows changed), so a new or rotated
-credential works at once. Other processes sharing the database call :meth:`refresh`. Which
+affected entries are reloaded (the store says which rows changed, and calls us from its
+listener thread with the changes of every commit since the last call, so a burst of commits
+costs one reload), and the committer waits for that, so a new or rotated credential works at
+once. Other processes sharing the database call :meth:`refresh`. Which
 devices each gateway connects for is kept alongside, for the broker's access rules.
 """
 
@@ -67,7 +69,10 @@ class MetaDirectory:
         self._entries: dict[tuple[str, str], _Entry] = {}
         self._children: dict[tuple[str, str], frozenset[str]] = {}
         self._auth_ok: dict[tuple[str, str], DeviceRef] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards swapping the maps (readers take none)
+        # Held over a whole load-and-apply, so a reload that read older rows never lands
+        # after one that read newer (refresh() may run in another thread than the listener).
+        self._apply_lock = threading.Lock()
         meta.on_change(self._on_change)
         self.refresh()
 
@@ -99,6 +104,10 @@ class MetaDirectory:
 
     def refresh(self) -> None:
         """Reload everything (for processes that do not see this one's commits)."""
+        with self._apply_lock:
+            self._refresh()
+
+    def _refresh(self) -> None:
         entries = dict(self._load(None))
         children: dict[tuple[str, str], frozenset[str]] = {}
         _link(children, entries.values(), add=True)
@@ -111,15 +120,19 @@ class MetaDirectory:
     def _on_change(self, changes: Changes) -> None:
         if not changes.keys() & WATCHED:
             return
+        with self._apply_lock:
+            self._apply(changes)
+
+    def _apply(self, changes: Changes) -> None:
         if any(changes.get(t, ()) is None for t in WATCHED):
-            self.refresh()
+            self._refresh()
             return
         where: list[sa.ColumnElement[bool]] = []
         device_keys = changes.get("devices") or frozenset()
         type_keys = changes.get("device_types") or frozenset()
         tenant_keys = changes.get("tenants") or frozenset()
         if len(device_keys) + len(type_keys) > _MAX_PATCH_KEYS:  # bulk change: reload once
-            self.refresh()
+            self._refresh()
             return
         # OR of equalities, not a row-value IN: SQLite plans the latter as a table scan, which
         # made every device write cost O(devices).
