@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     max_future_skew_s: int = 300
     max_past_age_s: int = 10 * 365 * 24 * 3600
     max_payload_bytes: int = 1_048_576
+    # Any other request body (REST resources); bulk ingest is bounded by max_payload_bytes.
+    max_request_bytes: int = 262_144
     device_offline_after_s: int = 60
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Where clients reach this platform (identifier records point here). Empty = from http_*.

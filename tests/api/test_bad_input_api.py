@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
+import orjson
 import pytest
 from meta_world import World
 
@@ -185,3 +189,108 @@ def test_bad_users_and_keys(world: World) -> None:
             json={"name": "k", "scopes": ["admin"], "expires_at": "2099-01-01T00:00:00"},
         )["message"]
     )
+
+
+def _shape(r: Any, status: int, code: str) -> dict[str, Any]:
+    """The one error shape: ``{"error": {"code", "message"[, "details"]}}`` and nothing else."""
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert set(body) == {"error"}, body
+    assert body["error"]["code"] == code
+    assert body["error"]["message"]
+    return dict(body["error"])
+
+
+def test_too_deep_json_is_refused_before_parsing(world: World) -> None:
+    """A 10,000-deep array raised RecursionError (500) before anyone was authenticated."""
+    client = world.api.client
+    deep = b"[" * 10_000 + b"]" * 10_000
+    json_type = {"Content-Type": "application/json"}
+    r = client.post("/api/v1/auth/token", headers=json_type, content=deep)
+    assert "nested deeper than 64" in _shape(r, 422, "too_deep")["message"]
+    deep_obj = b'{"a":' * 65 + b"1" + b"}" * 65
+    r = client.post(DEVICES, headers={**world.a.admin, **json_type}, content=deep_obj)
+    _shape(r, 422, "too_deep")
+    r = client.post(  # no content type: FastAPI parses it as JSON all the same
+        "/api/v1/auth/token", content=deep, headers={"Content-Type": ""}
+    )
+    _shape(r, 422, "too_deep")
+    # Brackets inside strings are text, not nesting; 64 levels are still the route's to judge.
+    text = b'{"username": "' + b"[" * 5_000 + b'", "password": "x"}'
+    r = client.post("/api/v1/auth/token", headers=json_type, content=text)
+    assert "username" in _shape(r, 422, "invalid")["message"]  # judged by the route
+    ok_depth = b'{"id": "d9", "name": "x", "attributes": ' + b"[" * 62 + b"]" * 62 + b"}"
+    r = client.post(DEVICES, headers={**world.a.admin, **json_type}, content=ok_depth)
+    assert _shape(r, 422, "invalid")["details"][0]["loc"][:2] == ["body", "attributes"]
+
+
+def test_invalid_utf8_and_unknown_routes_answer_the_error_shape(world: World) -> None:
+    client = world.api.client
+    r = client.post(
+        "/api/v1/auth/token", headers={"Content-Type": "application/json"}, content=b'{"a": "\xff"}'
+    )
+    assert "not valid UTF-8" in _shape(r, 400, "bad_encoding")["message"]
+    _shape(client.get("/api/v1/no-such-thing", headers=world.a.admin), 404, "not_found")
+    _shape(client.get("/nowhere"), 404, "not_found")
+    r = client.put("/api/v1/auth/token", json={})
+    _shape(r, 405, "method_not_allowed")
+    assert "POST" in r.headers["allow"]
+
+
+def test_huge_bodies_are_refused_and_error_lists_capped(world: World) -> None:
+    """100,000 unknown keys got a 13.9 MB 422 after 2 s: now 413 at once; under the size
+    limit, a body of many bad fields lists the first 100 and says how many there were."""
+    client = world.api.client
+    huge = {f"k{i}": 0 for i in range(100_000)}
+    t0 = time.perf_counter()
+    r = client.post(DEVICES, headers=world.a.admin, json={"id": "d9", "name": "x", **huge})
+    assert time.perf_counter() - t0 < 1.0
+    assert "exceeds the limit of 262144 bytes" in _shape(r, 413, "payload_too_large")["message"]
+    many = {f"k{i}": 0 for i in range(5_000)}
+    r = client.post(DEVICES, headers=world.a.admin, json={"id": "d9", "name": "x", **many})
+    error = _shape(r, 422, "invalid")
+    assert len(error["details"]) == 100
+    assert "5000 errors, 100 in details" in error["message"]
+    assert len(r.content) < 30_000
+    assert client.get(f"{DEVICES}/d9", headers=world.a.admin).status_code == 404
+
+
+def test_bulk_ingest_keeps_its_larger_limit(world: World) -> None:
+    """Bulk ingest is bounded by max_payload_bytes (1 MiB), not the 256 KiB of other routes."""
+    t0 = 1_700_000_000_000
+    rows = [
+        {"device": world.a.device, "ts": t0 + i, "metric": "t", "value": 1.0} for i in range(6_000)
+    ]
+    body = orjson.dumps(rows)
+    assert 262_144 < len(body) < 1_048_576
+    r = world.api.client.post(
+        "/api/v1/tenants/acme/ingest",
+        headers={**world.a.admin, "Content-Type": "application/json"},
+        content=body,
+    )
+    assert r.status_code != 413, r.text
+    r = world.api.client.post(
+        "/api/v1/tenants/acme/ingest",
+        headers={**world.a.admin, "Content-Type": "application/json"},
+        content=b"[" + b"0," * 600_000 + b"0]",
+    )
+    _shape(r, 413, "payload_too_large")
+
+
+def test_openapi_documents_errors_and_id_patterns(world: World) -> None:
+    doc = world.api.client.get("/openapi.json").json()
+    assert doc["components"]["schemas"]["Error"]["required"] == ["error"]
+    assert "HTTPValidationError" not in doc["components"]["schemas"]
+    operations = 0
+    for path, item in doc["paths"].items():
+        if not path.startswith("/api/v1/"):
+            continue
+        for op in item.values():
+            operations += 1
+            for status in ("400", "401", "403", "404", "409", "413", "422"):
+                content = op["responses"][status]["content"]["application/json"]
+                assert content["schema"] == {"$ref": "#/components/schemas/Error"}, (path, status)
+            for param in op.get("parameters", []):
+                if param["in"] == "path" and param["name"] in ("tenant", "device"):
+                    assert param["schema"]["pattern"].startswith("^"), (path, param)
+    assert operations > 40

@@ -140,3 +140,25 @@ def test_page_reads_the_live_and_telemetry_endpoints_the_api_serves(client: Test
         "sessionStorage",
     ):
         assert fragment in js
+
+
+def test_swagger_ui_is_served_from_the_package(client: TestClient) -> None:
+    """/docs was blank offline: Swagger UI came from a CDN. Now every asset is ours."""
+    r = client.get("/docs")
+    assert r.status_code == 200
+    assert '"/openapi.json"' in r.text or "'/openapi.json'" in r.text
+    fetched = re.findall(r'(?:src|href)="([^"]+)"', r.text)
+    assert fetched
+    assert all(u.startswith("/") for u in fetched), fetched  # no http(s):// anywhere
+    for url in fetched:
+        asset = client.get(url)
+        assert asset.status_code == 200, url
+    js = client.get("/docs/swagger/swagger-ui-bundle.js")
+    assert js.headers["content-type"].startswith("text/javascript")
+    assert b"SwaggerUIBundle" in js.content
+    assert client.get("/docs/swagger/swagger-ui.css").headers["content-type"].startswith("text/css")
+    assert client.get("/docs/swagger/LICENSE").status_code == 404  # only the listed assets
+    assert client.get("/redoc").status_code == 404
+    swagger = STATIC.joinpath("swagger")
+    assert "Apache License" in swagger.joinpath("LICENSE").read_text("utf-8")
+    assert "npm pack swagger-ui-dist@5" in swagger.joinpath("SOURCE").read_text("utf-8")

@@ -1,20 +1,22 @@
 """The REST API: one FastAPI app; routers by resource live in ``helan.api.routers``.
 
-Every domain error becomes ``{"error": {"code", "message"}}`` with the error's status, so a
-client sees one error shape whatever failed.
+Every failure becomes ``{"error": {"code", "message"[, "details"]}}`` with its status
+(:mod:`helan.api.errors`), so a client sees one error shape whatever failed; the request guard
+(:mod:`helan.api.limits`) bounds bodies and JSON depth before any route parses them; the
+OpenAPI document lists each operation's errors (:mod:`helan.api.openapi`). Swagger UI at
+``/docs`` is served from the package by the web console's routes (no CDN).
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from helan import __version__
-from helan.core.errors import HelanError
+from helan.api import errors, openapi
+from helan.api.limits import DEFAULT_MAX_BODY, RequestGuard
 
 if TYPE_CHECKING:
     from helan.platform import Platform
@@ -42,29 +44,15 @@ def create_app(platform: Platform) -> FastAPI:
         title="Helan",
         version=__version__,
         description="Open industrial internet platform: devices, telemetry, identifiers, apps.",
-        docs_url="/docs",
+        docs_url=None,  # helan.web serves /docs from vendored assets
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.platform = platform
-
-    @app.exception_handler(HelanError)
-    async def _helan_error(_: Request, exc: HelanError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        error: dict[str, Any] = {"code": exc.code, "message": exc.message}
-        if exc.details is not None:
-            error["details"] = exc.details
-        return JSONResponse({"error": error}, exc.status, headers=headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def _request_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        details = [
-            {"loc": list(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type", "")}
-            for e in exc.errors()
-        ]
-        message = "; ".join(f"{'.'.join(map(str, d['loc']))}: {d['message']}" for d in details)
-        return JSONResponse(
-            {"error": {"code": "invalid", "message": message, "details": details}}, 422
-        )
+    errors.install(app)
+    openapi.install(app)
+    max_body = platform.settings.max_request_bytes if platform is not None else DEFAULT_MAX_BODY
+    app.add_middleware(RequestGuard, max_body=max_body, exempt=_bounds_own_body)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
@@ -78,3 +66,12 @@ def create_app(platform: Platform) -> FastAPI:
         # routes with their own Handle-style errors and Basic auth, outside /api/v1.
         app.router.routes.extend(platform.ident.rest_routes())
     return app
+
+
+def _bounds_own_body(path: str) -> bool:
+    """Routes that read large bodies under their own limit (``max_payload_bytes``, Handle's)."""
+    return (
+        path == "/api/v1/devices/me/telemetry"
+        or (path.startswith("/api/v1/tenants/") and path.endswith("/ingest"))
+        or path.startswith("/api/handles")
+    )

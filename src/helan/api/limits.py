@@ -1,0 +1,124 @@
+"""The request guard: bounded bodies, readable JSON, shallow JSON, before any route sees them.
+
+Why a middleware: FastAPI parses a JSON body with :func:`json.loads` before the route runs, so
+a 10,000-deep array raised RecursionError (500, unauthenticated), invalid UTF-8 answered
+FastAPI's own ``{"detail": ...}``, and a 1 MB body of unknown keys cost seconds of validation.
+The guard reads the body (refusing it with 413 past ``max_body`` bytes, before reading on),
+checks that a JSON body is UTF-8 and nested at most :data:`MAX_JSON_DEPTH` deep (a scan at C
+speed: strings removed by one regex, then bracket depth), and replays it to the app.
+
+Routes that stream large bodies with their own limit (bulk ingest, a device's telemetry, the
+Handle REST API) are passed through untouched.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from email.message import Message
+from itertools import accumulate
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Message as AsgiMessage
+
+from helan.api.errors import error_response
+
+MAX_JSON_DEPTH = 64  # a thing model nests five deep; Python's own parsers fail near 1,000
+DEFAULT_MAX_BODY = 256 * 1024
+
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def json_depth(body: bytes) -> int:
+    """How deep the arrays and objects of ``body`` nest (0 for a scalar; unbalanced or
+    malformed text is left to the parser, which reports it precisely)."""
+    brackets = _STRING.sub(b"", body).translate(None, _NOT_BRACKET)
+    if not brackets:
+        return 0
+    return max(accumulate(1 if c in b"[{" else -1 for c in brackets))
+
+
+def is_json(content_type: str | None) -> bool:
+    """Whether FastAPI would parse this body as JSON (no content type counts, as it does)."""
+    if not content_type:
+        return True
+    message = Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
+
+
+class RequestGuard:
+    """ASGI middleware; ``exempt(path)`` names the routes that bound their own bodies."""
+
+    def __init__(
+        self, app: ASGIApp, *, max_body: int, exempt: Callable[[str], bool] = lambda _: False
+    ) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.exempt = exempt
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.exempt(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body:
+            await self._refuse(scope, receive, send, 413, f"body of {declared} bytes")
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                await self._refuse(scope, receive, send, 413, "body")
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if body and is_json(headers.get("content-type")):
+            problem = _json_problem(body)
+            if problem is not None:
+                await error_response(*problem)(scope, receive, send)
+                return
+        await self.app(scope, _replay(body, receive), send)
+
+    async def _refuse(
+        self, scope: Scope, receive: Receive, send: Send, status: int, what: str
+    ) -> None:
+        message = f"{what} exceeds the limit of {self.max_body} bytes"
+        await error_response(status, "payload_too_large", message)(scope, receive, send)
+
+
+def _json_problem(body: bytes) -> tuple[int, str, str] | None:
+    """Status, code and message for a JSON body no route should parse; None if it is fine."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return 400, "bad_encoding", f"body is not valid UTF-8 (byte {exc.start})"
+    if json_depth(body) > MAX_JSON_DEPTH:
+        return 422, "too_deep", f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
+    return None
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands the app the body already read, then defers to the client."""
+    sent = False
+
+    async def replay() -> AsgiMessage:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
