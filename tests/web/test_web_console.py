@@ -4,21 +4,30 @@ package (no CDN), and safe headers; served by the real app as ``helan run`` moun
 from __future__ import annotations
 
 import re
+import shutil
+import threading
+import time
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
+import httpx
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
+from playwright.sync_api import expect, sync_playwright
+from tests.conftest import free_port
 
 from helan.api.app import create_app
 from helan.config import Settings
 from helan.platform import Platform
+from helan.storage.meta.bootstrap import bootstrap_admin
 from helan.web.i18n import LANGUAGES, catalogue, negotiate
 from helan.web.routes import ASSETS
 from helan.web.routes import router as web_router
 
 STATIC = resources.files("helan.web").joinpath("static")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @pytest.fixture
@@ -73,7 +82,7 @@ def test_page_is_served_in_the_browsers_language(client: TestClient) -> None:
     zh = client.get("/", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
     assert zh.status_code == 200
     assert '<html lang="zh-CN"' in zh.text
-    assert "<title>贺兰工业互联网平台</title>" in zh.text
+    assert "<title>赫兰工业互联网平台</title>" in zh.text
     en = client.get("/", headers={"Accept-Language": "en-US"})
     assert '<html lang="en"' in en.text
     assert "<title>Helan industrial internet platform" in en.text
@@ -162,3 +171,105 @@ def test_swagger_ui_is_served_from_the_package(client: TestClient) -> None:
     swagger = STATIC.joinpath("swagger")
     assert "Apache License" in swagger.joinpath("LICENSE").read_text("utf-8")
     assert "npm pack swagger-ui-dist@5" in swagger.joinpath("SOURCE").read_text("utf-8")
+
+
+def test_the_product_name_has_one_spelling() -> None:
+    """赫兰, as the README writes it; 贺兰 is only the county of the demo's region code."""
+    root = Path(__file__).resolve().parents[2]
+    assert "赫兰" in (root / "README.md").read_text("utf-8")
+    files = [root / "README.md", *(root / "docs").rglob("*.md"), *(root / "src").rglob("*.*")]
+    wrong = [
+        f"{path.relative_to(root)}: {line.strip()}"
+        for path in files
+        if path.suffix in {".md", ".py", ".json", ".html", ".js"}
+        for line in path.read_text("utf-8").splitlines()
+        if "贺兰" in line.replace("贺兰县", "")
+    ]
+    assert wrong == []
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """The console app on a real port (uvicorn in a thread), and the admin's password."""
+    platform = Platform.build(Settings(data_dir=tmp_path / "var"))
+    password = bootstrap_admin(platform.meta)
+    assert password is not None
+    app = create_app(platform)
+    app.include_router(web_router)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started and thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.started
+        yield f"http://127.0.0.1:{port}", password
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        platform.telemetry.close()
+        platform.meta.close()
+
+
+def _provision(base: str, password: str) -> None:
+    with httpx.Client(base_url=base, timeout=10) as client:
+        r = client.post("/api/v1/auth/token", data={"username": "admin", "password": password})
+        auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        for tenant, devices in (("acme", ("press-1", "press-2")), ("bolt", ("oven-1",))):
+            r = client.post("/api/v1/tenants", headers=auth, json={"id": tenant, "name": tenant})
+            assert r.status_code == 201, r.text
+            for device in devices:
+                r = client.post(
+                    f"/api/v1/tenants/{tenant}/devices",
+                    headers=auth,
+                    json={"id": device, "name": f"{device} name"},
+                )
+                assert r.status_code == 201, r.text
+
+
+def test_console_shows_silent_devices_and_clears_for_an_unknown_tenant(
+    served: tuple[str, str],
+) -> None:
+    """D6: devices registered but never heard from are listed, offline. D7: switching to a
+    tenant that does not exist leaves nothing of the previous one on screen."""
+    base, password = served
+    _provision(base, password)
+    assert Path(CHROMIUM).exists(), "Chromium is installed by `make test` (apt package chromium)"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            page = browser.new_page(locale="en-US")
+            page.goto(f"{base}/?lang=en")
+            page.fill("input[name=username]", "admin")
+            page.fill("input[name=password]", password)
+            page.click("#login-form button[type=submit]")
+            page.wait_for_selector("#tenant-form")
+            page.fill("#tenant", "acme")
+            page.press("#tenant", "Enter")
+            page.wait_for_selector("#devices tr[data-device=press-2]")
+            rows = page.locator("#devices tr")
+            assert rows.count() == 2
+            assert page.locator("#devices tr .badge.off").count() == 2
+            assert "never" in page.inner_text("#devices tr[data-device=press-1]")
+            assert page.inner_text("#summary") == "0 of 2 online"
+            page.fill("#tenant", "nope")
+            page.press("#tenant", "Enter")
+            expect(page.locator("#dash-error")).to_contain_text("tenant 'nope' not found")
+            assert page.locator("#devices tr").count() == 0
+            assert page.is_visible("#no-devices")
+            page.wait_for_timeout(2500)  # a refresh later, the old tenant has not come back
+            assert page.locator("#devices tr").count() == 0
+            page.fill("#tenant", "bolt")
+            page.press("#tenant", "Enter")
+            page.wait_for_selector("#devices tr[data-device=oven-1]")
+            assert page.inner_text("#dash-error") == ""
+            assert page.locator("#devices tr").count() == 1
+        finally:
+            browser.close()

@@ -49,7 +49,9 @@ def _device_view(
 async def tenant_live(tenant: str, principal: Reader, platform: PlatformDep) -> dict[str, Any]:
     await platform.live.ensure_warm(tenant, platform.telemetry)
     at = now_ms()
-    devices = platform.live.devices(tenant)
+    devices = dict(platform.live.devices(tenant))
+    for device in platform.directory.devices(tenant):  # registered, never heard from: offline
+        devices.setdefault(device, DeviceLive())
     return {
         "tenant": tenant,
         "at": at,

@@ -83,6 +83,11 @@ class MetaDirectory:
         entry = self._entries.get((tenant, device))
         return entry.ref if entry is not None else None
 
+    def devices(self, tenant: str) -> list[str]:
+        """Ids of every device registered in ``tenant``, heard from or not (a scan: for
+        listings such as the console's, not for the per-message path)."""
+        return sorted(device for t, device in list(self._entries) if t == tenant)
+
     def children(self, tenant: str, gateway: str) -> frozenset[str]:
         """Ids of the devices whose gateway is ``gateway``."""
         return self._children.get((tenant, gateway), frozenset())

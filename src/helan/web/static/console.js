@@ -131,7 +131,8 @@ async function loadModel(tenant) {
   state.deviceTypes = Object.fromEntries(devices.map((d) => [d.id, { name: d.name, type: d.device_type }]));
 }
 
-// GET .../live: {devices: [{device, online, last_seen, values: {metric: {ts, value}}}]}
+// GET .../live: {devices: [{device, online, last_seen, values: {metric: {ts, value}}}]}, every
+// registered device included (one never heard from is offline, last_seen null, no values).
 function normaliseLive(body) {
   return body.devices.map((d) => ({
     device: d.device,
@@ -142,8 +143,10 @@ function normaliseLive(body) {
 }
 
 async function refreshLive() {
+  const tenant = state.tenant;
   try {
-    const body = await api(`${API}/tenants/${encodeURIComponent(state.tenant)}/live`);
+    const body = await api(`${API}/tenants/${encodeURIComponent(tenant)}/live`);
+    if (tenant !== state.tenant) return;  // answered for a tenant no longer shown
     state.lastLive = normaliseLive(body);
     renderDevices(state.lastLive);
     $("dash-error").textContent = "";
@@ -151,9 +154,27 @@ async function refreshLive() {
     if (state.selected) await refreshTrend();
     await refreshEvents();
   } catch (err) {
+    if (tenant !== state.tenant) return;
     if (err.status === 401) return logout(t("session_expired"));
+    // No such tenant (or not ours): nothing of the last one may stay on screen. Other errors
+    // (a network blip) keep the last good table, marked by the error line.
+    if (err.status === 403 || err.status === 404) clearTenantView();
     $("dash-error").textContent = t("error") + err.message;
   }
+}
+
+function clearTenantView() {
+  state.lastLive = [];
+  state.selected = null;
+  state.units = {};
+  state.deviceTypes = {};
+  renderDevices([]);
+  $("events").replaceChildren();
+  $("no-events").classList.remove("hidden");
+  $("chart").replaceChildren();
+  $("trend-stats").textContent = "";
+  $("trend-title").textContent = t("trend_hint");
+  $("updated").textContent = "";
 }
 
 // GET .../events: the tenant's latest events (state changes, breakdowns), newest first.
@@ -288,14 +309,13 @@ function drawChart(points) {
 // --- Start ------------------------------------------------------------------------------------
 
 async function showTenant(tenant) {
+  clearInterval(state.timer);  // the old tenant's refresh must not repaint over the new one
   state.tenant = tenant;
-  state.selected = null;
   sessionStorage.setItem("helan.tenant", tenant);
   $("tenant").value = tenant;
-  $("chart").replaceChildren();
-  $("trend-title").textContent = t("trend_hint");
+  $("dash-error").textContent = "";
+  clearTenantView();
   await loadModel(tenant);
-  clearInterval(state.timer);
   await refreshLive();
   state.timer = setInterval(refreshLive, REFRESH_MS);
 }
