@@ -234,7 +234,10 @@ def test_invalid_utf8_and_unknown_routes_answer_the_error_shape(world: World) ->
     _shape(client.get("/nowhere"), 404, "not_found")
     r = client.put("/api/v1/auth/token", json={})
     _shape(r, 405, "method_not_allowed")
-    assert "POST" in r.headers["allow"]
+    assert r.headers["allow"] == "POST"
+    r = client.put(DEVICES, headers=world.a.admin, json={})  # GET and POST: both are listed
+    _shape(r, 405, "method_not_allowed")
+    assert r.headers["allow"] == "GET, POST"
 
 
 def test_huge_bodies_are_refused_and_error_lists_capped(world: World) -> None:
@@ -253,6 +256,19 @@ def test_huge_bodies_are_refused_and_error_lists_capped(world: World) -> None:
     assert "5000 errors, 100 in details" in error["message"]
     assert len(r.content) < 30_000
     assert client.get(f"{DEVICES}/d9", headers=world.a.admin).status_code == 404
+
+
+def test_bulk_routes_take_10000_objects(world: World) -> None:
+    """``...:bulk`` routes take 10,000 objects a request: more than 256 KiB of JSON."""
+    items = [{"id": f"P-{i:05}", "name": f"product {i} " + "x" * 40} for i in range(10_001)]
+    body = orjson.dumps(items)
+    assert len(body) > 262_144
+    r = world.api.client.post(
+        "/api/v1/tenants/acme/products:bulk",
+        headers={**world.a.admin, "Content-Type": "application/json"},
+        content=body,
+    )
+    assert "10000" in _shape(r, 422, "invalid")["message"]  # the route's own limit, not 413
 
 
 def test_bulk_ingest_keeps_its_larger_limit(world: World) -> None:

@@ -10,13 +10,14 @@ OpenAPI document lists each operation's errors (:mod:`helan.api.openapi`). Swagg
 from __future__ import annotations
 
 import importlib
+from functools import partial
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
 from helan import __version__
 from helan.api import errors, openapi
-from helan.api.limits import DEFAULT_MAX_BODY, RequestGuard
+from helan.api.limits import BULK_MAX_BODY, DEFAULT_MAX_BODY, RequestGuard
 
 if TYPE_CHECKING:
     from helan.platform import Platform
@@ -52,7 +53,7 @@ def create_app(platform: Platform) -> FastAPI:
     errors.install(app)
     openapi.install(app)
     max_body = platform.settings.max_request_bytes if platform is not None else DEFAULT_MAX_BODY
-    app.add_middleware(RequestGuard, max_body=max_body, exempt=_bounds_own_body)
+    app.add_middleware(RequestGuard, limit=partial(body_limit, max_body))
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
@@ -68,10 +69,13 @@ def create_app(platform: Platform) -> FastAPI:
     return app
 
 
-def _bounds_own_body(path: str) -> bool:
-    """Routes that read large bodies under their own limit (``max_payload_bytes``, Handle's)."""
-    return (
+def body_limit(default: int, path: str) -> int | None:
+    """The request guard's limit for ``path``; None where the route reads its body under its
+    own limit (bulk ingest and device telemetry: ``max_payload_bytes``; Handle REST)."""
+    if (
         path == "/api/v1/devices/me/telemetry"
         or (path.startswith("/api/v1/tenants/") and path.endswith("/ingest"))
         or path.startswith("/api/handles")
-    )
+    ):
+        return None
+    return max(default, BULK_MAX_BODY) if path.endswith(":bulk") else default

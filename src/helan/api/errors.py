@@ -14,12 +14,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from helan.core.errors import HelanError
 
 # A body with 100,000 bad fields must not answer with 100,000 details (it took 13.9 MB).
 MAX_DETAILS = 100
 _MESSAGE_ITEMS = 5
+
+_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
 
 # Codes for the HTTP errors Starlette and FastAPI raise themselves.
 HTTP_CODES = {
@@ -68,6 +71,17 @@ def _validation_details(errors: Any) -> tuple[list[dict[str, Any]], str]:
     return details, message
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path. Starlette's 405 names only the first
+    route's, and FastAPI makes one route per method, so ask the router once per method."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
+    ]
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every failure into the one error shape."""
 
@@ -84,13 +98,15 @@ def install(app: FastAPI) -> None:
         return error_response(422, "invalid", message, details=details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = HTTP_CODES.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         if exc.status_code == 404 and exc.detail == "Not Found":
             message = "no such route"
-        headers = dict(exc.headers) if exc.headers else None  # e.g. Allow on a 405
-        return error_response(exc.status_code, code, message, headers=headers)
+        headers = dict(exc.headers) if exc.headers else {}
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return error_response(exc.status_code, code, message, headers=headers or None)
 
     @app.exception_handler(RecursionError)
     async def _too_deep(_: Request, _exc: RecursionError) -> JSONResponse:
