@@ -327,3 +327,18 @@ class Product(Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AppInstall(Base):
+    """An app a tenant has installed: the app manager gives an app's SDK only the tenants with
+    a row here (and ``enabled``). The app's id is its entry-point name, not a foreign key: an
+    uninstalled package leaves its rows, and reinstalling it finds its tenants again."""
+
+    __tablename__ = "app_installs"
+
+    tenant_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    app_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    installed_at: Mapped[datetime] = mapped_column(default=utcnow)
