@@ -1,0 +1,195 @@
+"""The apps as one platform component: collects what each app declares, runs its lifecycle,
+and hands it committed data of its tenants only.
+
+What the API needs (routers) is collected when the component is built, because the FastAPI
+app is made before the platform starts; everything that runs (migrations, jobs, startup) waits
+for :meth:`AppsComponent.start`. One app's failing hook is logged and never stops another app
+or the platform; an app whose migrations or startup fail is left out of the fan-out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from fastapi import APIRouter
+
+from helan.apps.descriptors import CommittedBatch, CommittedEvents, ConsolePage, Subscription
+from helan.apps.manager import AppManager
+from helan.apps.migrations import upgrade_app
+from helan.apps.sdk import AppSDK, AppServices
+from helan.core.errors import HelanError
+from helan.core.events import EventRow
+from helan.jobs import Interval, JobSpec
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+INSTALLS_JOB = "apps:installs-refresh"
+INSTALLS_REFRESH_S = 5.0
+API_PREFIX = "/api/v1/apps"
+
+
+@dataclass(frozen=True, slots=True)
+class AppPage:
+    app_id: str
+    page: ConsolePage
+
+
+class AppsComponent:
+    name = "apps"
+
+    def __init__(self, manager: AppManager, services: AppServices) -> None:
+        self.manager = manager
+        self._services = services
+        self.sdks = {a: AppSDK(a, services) for a in manager.app_ids}
+        self.routers = self._collect_routers()
+        self.pages = self._collect_pages()
+        self.scope_families = self._collect_scopes()
+        self._subscriptions: dict[str, Subscription] = {}
+        self._jobs: list[str] = []
+        self._started: list[str] = []
+
+    # -- what apps declare -------------------------------------------------------------------
+
+    def _each(self, hook: str, *, with_sdk: bool = True) -> dict[str, list[object]]:
+        """Results of ``hook`` per app; an app whose hook raises is logged and skipped."""
+        out: dict[str, list[object]] = {}
+        for app_id, sdk in self.sdks.items():
+            try:
+                kwargs = {"sdk": sdk} if with_sdk else {}
+                out[app_id] = self.manager.call(app_id, hook, **kwargs)
+            except Exception:  # any app's bug: the other apps still load
+                log.exception("app %s: hook %s failed", app_id, hook)
+        return out
+
+    def _collect_routers(self) -> list[APIRouter]:
+        mounted: list[APIRouter] = []
+        for app_id, results in self._each("routes").items():
+            outer = APIRouter(prefix=f"{API_PREFIX}/{app_id}", tags=[f"app:{app_id}"])
+            for routers in results:
+                for router in _listed(routers, APIRouter, app_id, "routes"):
+                    outer.include_router(router)
+            if outer.routes:
+                mounted.append(outer)
+        return mounted
+
+    def _collect_pages(self) -> list[AppPage]:
+        pages: list[AppPage] = []
+        for app_id, results in self._each("console_pages").items():
+            for found in results:
+                pages += [AppPage(app_id, p) for p in _listed(found, ConsolePage, app_id, "pages")]
+        return pages
+
+    def _collect_scopes(self) -> dict[str, str]:
+        """Scope family -> the app that added it; a family claimed twice goes to the first."""
+        families: dict[str, str] = {}
+        for app_id, results in self._each("scope_families", with_sdk=False).items():
+            for found in results:
+                for family in _listed(found, str, app_id, "scope_families"):
+                    if family in families:
+                        log.error(
+                            "app %s: scope family %r already added by %s",
+                            app_id,
+                            family,
+                            families[family],
+                        )
+                    else:
+                        families[family] = app_id
+        return families
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        installs = self._services.installs
+        await asyncio.to_thread(installs.reload)
+        self._services.scheduler.add(
+            JobSpec(
+                id=INSTALLS_JOB,
+                trigger=Interval(seconds=INSTALLS_REFRESH_S),
+                run=lambda: asyncio.to_thread(installs.reload),
+            )
+        )
+        self._jobs.append(INSTALLS_JOB)
+        for app_id, sdk in self.sdks.items():
+            if await self._start_app(app_id, sdk):
+                self._started.append(app_id)
+
+    async def _start_app(self, app_id: str, sdk: AppSDK) -> bool:
+        try:
+            for path in self.manager.call(app_id, "migrations"):
+                await asyncio.to_thread(upgrade_app, self._services.meta, app_id, Path(path))
+            for coro in self.manager.call(app_id, "startup", sdk=sdk):
+                await coro
+            for found in self.manager.call(app_id, "scheduled_jobs", sdk=sdk):
+                for spec in _listed(found, JobSpec, app_id, "scheduled_jobs"):
+                    self._jobs.append(sdk.schedule(spec))
+            for sub in self.manager.call(app_id, "committed_data", sdk=sdk):
+                if not isinstance(sub, Subscription):
+                    raise HelanError(f"committed_data returned {type(sub).__name__}")
+                self._subscriptions[app_id] = sub
+        except Exception:  # the app stays off; the platform and the other apps run
+            log.exception("app %s failed to start: disabled until restart", app_id)
+            self._subscriptions.pop(app_id, None)
+            return False
+        return True
+
+    async def stop(self) -> None:
+        for job_id in reversed(self._jobs):
+            self._services.scheduler.remove(job_id)
+        self._jobs.clear()
+        self._subscriptions.clear()
+        for app_id in reversed(self._started):
+            try:
+                for coro in self.manager.call(app_id, "shutdown", sdk=self.sdks[app_id]):
+                    await coro
+            except Exception:  # one app's failed clean-up must not keep the others running
+                log.exception("app %s failed to shut down", app_id)
+        self._started.clear()
+
+    # -- committed data ----------------------------------------------------------------------
+
+    async def deliver_batch(self, points: pa.Table, *, historical: bool = False) -> None:
+        """Hand committed ``points`` to each subscribed app, cut to the app's tenants."""
+        for app_id, sub in list(self._subscriptions.items()):
+            if sub.on_batch is None:
+                continue
+            tenants = self.sdks[app_id].tenants()
+            if not tenants:
+                continue
+            mask = pc.is_in(points["tenant"], value_set=pa.array(sorted(tenants), pa.string()))
+            mine = points.filter(mask)
+            if mine.num_rows:
+                await _isolated(app_id, sub.on_batch(CommittedBatch(mine, historical)))
+
+    async def deliver_events(self, rows: Sequence[EventRow]) -> None:
+        """Hand committed device events to each subscribed app, cut to the app's tenants."""
+        for app_id, sub in list(self._subscriptions.items()):
+            if sub.on_events is None:
+                continue
+            tenants = self.sdks[app_id].tenants()
+            mine = [r for r in rows if r.tenant in tenants]
+            if mine:
+                await _isolated(app_id, sub.on_events(CommittedEvents(mine)))
+
+
+async def _isolated(app_id: str, handler: Coroutine[Any, Any, None]) -> None:
+    try:
+        await handler
+    except Exception:  # an app's handler bug is its own; delivery to the others goes on
+        log.exception("app %s: committed-data handler failed", app_id)
+
+
+def _listed(found: object, kind: type[T], app_id: str, hook: str) -> list[T]:
+    """``found`` as a list of ``kind``; anything else is the app's error, logged and dropped."""
+    items = found if isinstance(found, list | tuple) else [found]
+    good = [i for i in items if isinstance(i, kind)]
+    if len(good) != len(items):
+        log.error("app %s: %s returned something other than %s", app_id, hook, kind.__name__)
+    return good
