@@ -43,7 +43,7 @@ def _points(*tenants: str) -> pa.Table:
     return batch_from_columns(list(tenants), ["d"] * n, ["m"] * n, list(range(n)), [1.0] * n)
 
 
-async def test_routes_are_mounted_under_the_app_id(apps: AppsComponent) -> None:
+async def test_hook_routes_are_mounted_under_the_app_id(apps: AppsComponent) -> None:
     app = FastAPI()
     for router in apps.routers:
         app.include_router(router)
@@ -54,23 +54,50 @@ async def test_routes_are_mounted_under_the_app_id(apps: AppsComponent) -> None:
     assert r.json() == {"app": "sample", "tenants": ["acme"]}
 
 
-async def test_pages_and_scope_families_are_collected(apps: AppsComponent) -> None:
+async def test_hook_console_pages_are_collected(apps: AppsComponent) -> None:
     assert [(p.app_id, p.page.id, p.page.module) for p in apps.pages] == [
         ("sample", "sample", "sample.js")
     ]
-    assert apps.scope_families == {"sample": "sample"}
 
 
-async def test_startup_jobs_and_shutdown(services: AppServices, apps: AppsComponent) -> None:
+async def test_hook_scope_families_are_collected_first_claim_wins(
+    services: AppServices, caplog: pytest.LogCaptureFixture
+) -> None:
+    @hookimpl
+    def scope_families() -> list[str]:
+        return ["sample", "copycat"]
+
+    manager = AppManager()
+    manager.register(sample, "sample")
+    manager.register(types.SimpleNamespace(scope_families=scope_families), "copycat")
+    with caplog.at_level(logging.ERROR):
+        component = AppsComponent(manager, services)
+    assert component.scope_families == {"sample": "sample", "copycat": "copycat"}
+    assert any("already added by sample" in r.getMessage() for r in caplog.records)
+
+
+async def test_hook_startup_runs_after_migrations(
+    services: AppServices, apps: AppsComponent
+) -> None:
     assert sample.CALLS[0] == "startup:sample"
+
+
+async def test_hook_scheduled_jobs_run_under_the_app_id(
+    services: AppServices, apps: AppsComponent
+) -> None:
     assert "sample:tick" in services.scheduler.job_ids
     await eventually(lambda: "tick" in sample.CALLS)
     await apps.stop()
-    assert sample.CALLS[-1] == "shutdown:sample"
     assert "sample:tick" not in services.scheduler.job_ids
 
 
-async def test_migrations_run_in_the_apps_own_version_table(
+async def test_hook_shutdown_runs_at_stop(apps: AppsComponent) -> None:
+    assert "shutdown:sample" not in sample.CALLS
+    await apps.stop()
+    assert sample.CALLS[-1] == "shutdown:sample"
+
+
+async def test_hook_migrations_run_in_the_apps_own_version_table(
     services: AppServices, apps: AppsComponent
 ) -> None:
     inspector = sa.inspect(services.meta.engine)
@@ -82,7 +109,7 @@ async def test_migrations_run_in_the_apps_own_version_table(
     services.meta.migrate()
 
 
-async def test_committed_data_reaches_only_installed_tenants(
+async def test_hook_committed_data_reaches_only_installed_tenants(
     services: AppServices, apps: AppsComponent
 ) -> None:
     await apps.deliver_batch(_points("acme", "beta", "acme"), historical=True)

@@ -90,9 +90,7 @@ async def test_malformed_points_are_refused_whole(
     assert (await scope.query("press-1", "ok", 0, NOW + 1)).num_rows == 0
 
 
-async def test_events_are_raised_and_listed_per_tenant(
-    services: AppServices, sdk: AppSDK
-) -> None:
+async def test_events_are_raised_and_listed_per_tenant(services: AppServices, sdk: AppSDK) -> None:
     services.events.write([EventRow("beta", "pump-1", NOW, "leak", "fault", {})])
     scope = sdk.tenant("acme")
     assert await scope.raise_event("press-1", "overheat", level="warning", ts_ms=NOW)
