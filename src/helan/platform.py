@@ -159,7 +159,13 @@ class Platform:
         if port != first:
             log.warning("MQTT port %d is in use: embedded broker on port %d", first, port)
             self.settings.mqtt_embedded_port = port
-        broker = factory(port=port, directory=self.directory, live=self.live)
+        broker = factory(
+            port=port,
+            directory=self.directory,
+            live=self.live,
+            host=self.settings.http_host,
+            data_dir=self.settings.data_dir,
+        )
         await broker.start()
         return broker
 

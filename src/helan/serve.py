@@ -20,7 +20,7 @@ from helan.config import Settings, load_settings
 from helan.platform import Platform
 
 log = logging.getLogger("helan")
-CHATTY_LIBRARIES = ("alembic", "amqtt", "transitions", "gmqtt", "httpx", "asyncua", "pymodbus")
+CHATTY_LIBRARIES = ("alembic", "nats", "transitions", "gmqtt", "httpx", "asyncua", "pymodbus")
 
 
 def serve(

@@ -1,9 +1,9 @@
 """Where the platform's MQTT clients connect and how. The credential: for the embedded broker, a
 random secret made once per process (nothing to configure, nothing to leak to disk); for an
 external broker, the credential in the broker URL (``mqtt://user:secret@host:port``). The
-protocol: MQTT 5 (Receive Maximum, session expiry), except for the embedded amqtt broker and a
-URL ending in ``?protocol=3.1.1`` (brokers that speak only 3.1.1, such as NATS's MQTT port);
-ack after commit works on both."""
+protocol: MQTT 5 (Receive Maximum, session expiry), except for the embedded broker (nats-server)
+and a URL ending in ``?protocol=3.1.1``: NATS's MQTT port speaks only 3.1.1, and has no shared
+subscriptions, so the ingest opens one connection there. Ack after commit works on both."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from gmqtt.mqtt.constants import MQTTv50, MQTTv311
 
 SERVICE_USERNAME = "$helan-ingest"
 SERVICE_SECRET = secrets.token_urlsafe(32)
-# Ports of embedded (amqtt) brokers running in this process: they speak MQTT 3.1.1 only.
+# Ports of embedded (nats-server) brokers run by this process: MQTT 3.1.1 only, no $share.
 EMBEDDED_PORTS: set[int] = set()
 
 

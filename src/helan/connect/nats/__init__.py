@@ -1,0 +1,1 @@
+"""The embedded NATS server (MQTT listener, JetStream file storage) and its device auth callout."""
