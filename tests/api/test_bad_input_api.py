@@ -310,3 +310,4 @@ def test_openapi_documents_errors_and_id_patterns(world: World) -> None:
                 if param["in"] == "path" and param["name"] in ("tenant", "device"):
                     assert param["schema"]["pattern"].startswith("^"), (path, param)
     assert operations > 40
+    assert "429" in doc["paths"]["/api/v1/auth/token"]["post"]["responses"]  # login lockout

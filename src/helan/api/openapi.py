@@ -37,6 +37,8 @@ ERROR_SCHEMA: dict[str, Any] = {
     },
 }
 COMMON_ERRORS = (400, 401, 403, 404, 409, 413, 422)
+# Errors only some operations answer: failed logins lock the account for a while.
+OPERATION_ERRORS = {"/api/v1/auth/token": (429,)}
 PATH_PATTERNS = {
     "tenant": TENANT_ID.pattern,
     "device": DEVICE_ID.pattern,
@@ -60,7 +62,7 @@ def refine(schema: dict[str, Any]) -> dict[str, Any]:
                     param.setdefault("schema", {})["pattern"] = pattern
             responses: dict[str, Any] = op["responses"]
             if path.startswith("/api/v1/"):
-                for code in COMMON_ERRORS:
+                for code in (*COMMON_ERRORS, *OPERATION_ERRORS.get(path, ())):
                     responses.setdefault(str(code), {})
             for status, response in responses.items():
                 if status.isdigit() and int(status) >= 400:
