@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 from fastapi import APIRouter
 
 from helan.apps.descriptors import CommittedBatch, CommittedEvents, ConsolePage, Subscription
+from helan.apps.installs import AppInstalls
 from helan.apps.manager import AppManager
 from helan.apps.migrations import upgrade_app
 from helan.apps.sdk import AppSDK, AppServices
@@ -55,6 +56,10 @@ class AppsComponent:
         self._subscriptions: dict[str, Subscription] = {}
         self._jobs: list[str] = []
         self._started: list[str] = []
+
+    @property
+    def installs(self) -> AppInstalls:
+        return self._services.installs
 
     # -- what apps declare -------------------------------------------------------------------
 
@@ -177,6 +182,16 @@ class AppsComponent:
             mine = [r for r in rows if r.tenant in tenants]
             if mine:
                 await _isolated(app_id, sub.on_events(CommittedEvents(mine)))
+
+
+def load_apps(services: AppServices, *, entry_points: bool = True) -> AppsComponent:
+    """A fresh manager with the built-in apps and (unless told not to) the installed
+    ``helan.apps`` entry points, as the platform does when it is built."""
+    manager = AppManager()
+    manager.load_builtins()
+    if entry_points:
+        manager.load_entry_points()
+    return AppsComponent(manager, services)
 
 
 async def _isolated(app_id: str, handler: Coroutine[Any, Any, None]) -> None:
