@@ -29,9 +29,18 @@ def _varint(n: int) -> bytes:
             return bytes(out)
 
 
-def _connect_packet(client_id: str) -> bytes:
-    cid = client_id.encode()
-    body = b"\x00\x04MQTT\x04\x02\x00\x00" + struct.pack("!H", len(cid)) + cid
+def _string(text: str) -> bytes:
+    raw = text.encode()
+    return struct.pack("!H", len(raw)) + raw
+
+
+def _connect_packet(client_id: str, credential: tuple[str, str] | None = None) -> bytes:
+    """CONNECT, clean session, keep-alive off; with a username and password if given (the
+    embedded broker authenticates every connection)."""
+    flags = 0x02 | (0xC0 if credential else 0)
+    body = b"\x00\x04MQTT\x04" + bytes([flags]) + b"\x00\x00" + _string(client_id)
+    if credential:
+        body += _string(credential[0]) + _string(credential[1])
     return b"\x10" + _varint(len(body)) + body
 
 
@@ -71,11 +80,12 @@ class _Connection:
 async def _publish(
     host: str, port: int, tenant: str, devices: int, seconds: float, connections: int,
     window: int, consumed: Synchronized[int], published: Synchronized[int], t0_ms: int,
+    credential: tuple[str, str] | None,
 ) -> None:  # fmt: skip
     conns = []
     for _ in range(connections):
         reader, writer = await asyncio.open_connection(host, port)
-        writer.write(_connect_packet(f"load-{uuid.uuid4().hex[:10]}"))
+        writer.write(_connect_packet(f"load-{uuid.uuid4().hex[:10]}", credential))
         await writer.drain()
         connack = await reader.readexactly(4)
         if connack[3] != 0:
@@ -121,12 +131,23 @@ async def _publish(
 def publish_load(
     host: str, port: int, tenant: str, devices: int, seconds: float, connections: int,
     window: int, consumed: Synchronized[int], published: Synchronized[int], t0_ms: int,
+    credential: tuple[str, str] | None = None,
 ) -> None:  # fmt: skip
     """Process entry point: publish until ``seconds`` pass; ``published`` = broker-acked."""
     import uvloop
 
     uvloop.run(
         _publish(
-            host, port, tenant, devices, seconds, connections, window, consumed, published, t0_ms
+            host,
+            port,
+            tenant,
+            devices,
+            seconds,
+            connections,
+            window,
+            consumed,
+            published,
+            t0_ms,
+            credential,
         )
     )

@@ -1,0 +1,163 @@
+"""SIGKILL of ``helan run`` (embedded broker) under load from a separate publisher process:
+after a restart on the same data dir, every point the broker acknowledged is stored.
+
+The embedded nats-server dies with the platform (PDEATHSIG), so the restart finds its ports
+free and reopens the same JetStream store; the ingest's persistent session there still holds
+the messages it had not acknowledged (it acks only after commit)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import paho.mqtt.client as paho
+
+from helan.config import Settings
+from helan.storage.telemetry import open_store
+from helan.storage.telemetry.base import RawQuery
+from tests.conftest import free_port
+
+TOTAL = 20_000
+BASE_TS = 1_700_000_000_000
+
+
+def publish(port: int, username: str, password: str, progress: str) -> None:
+    """The publisher process: TOTAL QoS 1 messages (one point each, distinct timestamps) at a
+    few thousand a second, through the broker's restart; writes how many were PUBACKed."""
+    pending: dict[int, int] = {}
+    acked: set[int] = set()
+    client = paho.Client(
+        paho.CallbackAPIVersion.VERSION2, client_id="sigkill-publisher", protocol=paho.MQTTv311
+    )
+    client.username_pw_set(username, password)
+    client.max_queued_messages_set(0)
+    client.max_inflight_messages_set(200)
+    client.reconnect_delay_set(0.2, 0.5)
+
+    def on_publish(c: Any, u: Any, mid: int, rc: Any, p: Any) -> None:
+        if mid in pending:
+            acked.add(pending.pop(mid))
+
+    client.on_publish = on_publish
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    out = Path(progress)
+    for i in range(TOTAL):
+        body = orjson.dumps({"ts": BASE_TS + i, "values": {"pressure": float(i % 100)}})
+        info = client.publish("helan/v1/acme/pump-1/telemetry", body, qos=1)
+        pending[info.mid] = i
+        if i % 100 == 99:
+            out.write_text(str(len(acked)))
+            time.sleep(0.02)
+    while len(acked) < TOTAL:
+        out.write_text(str(len(acked)))
+        time.sleep(0.1)
+    out.write_text(str(len(acked)))
+    client.loop_stop()
+    client.disconnect()
+
+
+def _wait(predicate: Callable[[], object], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _acked(progress: Path) -> int:
+    try:
+        return int(progress.read_text() or 0)
+    except (FileNotFoundError, ValueError):
+        return 0
+
+
+def test_sigkill_of_helan_run_loses_no_acknowledged_point(tmp_path: Path) -> None:
+    data = tmp_path / "var"
+    http_port, mqtt_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "HELAN_DATA_DIR": str(data),
+        "HELAN_HTTP_PORT": str(http_port),
+        "HELAN_MQTT_EMBEDDED_PORT": str(mqtt_port),
+        "HELAN_MQTT_URL": "",
+        "HELAN_IDENT_PORT": "0",
+    }
+    helan = [sys.executable, "-m", "helan"]
+    subprocess.run([*helan, "admin", "create-tenant", "acme", "Acme"], env=env, check=True)
+    created = subprocess.run(
+        [*helan, "admin", "create-device", "acme", "pump-1"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    password = created.rsplit("password (shown once):", 1)[1].split()[0]
+
+    def run() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen([*helan, "run"], env=env, stdout=subprocess.DEVNULL)
+        _wait(lambda: _healthy(http_port) and _listening(mqtt_port), 30, "helan run")
+        return proc
+
+    first = run()
+    progress = tmp_path / "acked"
+    publisher = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from tests.test_sigkill_run import publish; "
+            "publish(int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4])",
+            str(mqtt_port),
+            "pump-1@acme",
+            password,
+            str(progress),
+        ],
+        cwd=Path(__file__).parent.parent,
+    )
+    second: subprocess.Popen[bytes] | None = None
+    try:
+        _wait(lambda: _acked(progress) >= TOTAL // 4, 20, "a quarter of the load acked")
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        acked_at_kill = _acked(progress)
+        assert acked_at_kill < TOTAL, "the load ended before the kill"
+        _wait(lambda: not _listening(mqtt_port), 10, "the broker to die with its platform")
+        second = run()
+        publisher.wait(30)
+        assert publisher.returncode == 0
+        assert _acked(progress) == TOTAL
+    finally:
+        for proc in (publisher, first, second):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+    time.sleep(1.0)  # the last batch's commit (acked means committed; let the ingest finish)
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(30) == 0
+    store = open_store(Settings(data_dir=data))
+    try:
+        q = RawQuery(tenant="acme", device="pump-1", metric="pressure", start_ms=0, end_ms=2**62)
+        assert store.raw(q).num_rows == TOTAL
+    finally:
+        store.close()
+
+
+def _healthy(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
