@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from helan.config import Settings
+from helan.jobs import Scheduler
 
 if TYPE_CHECKING:
+    from helan.apps.component import AppsComponent
     from helan.connect.commands.service import CommandService
     from helan.connect.mqtt.broker import EmbeddedBroker
     from helan.connect.mqtt.mosquitto_sync import MosquittoAuthSync
@@ -24,7 +26,6 @@ if TYPE_CHECKING:
     from helan.ingest.live import LiveState
     from helan.ingest.pipeline import IngestPipeline
     from helan.storage.meta import MetaStore
-    from helan.storage.retention import RetentionJob
     from helan.storage.telemetry.base import TelemetryStore
 
 log = logging.getLogger(__name__)
@@ -56,18 +57,24 @@ class Platform:
     sparkplug: SparkplugIngest | None = None
     commands: CommandService | None = None
     ident: IdentLink | None = None
-    retention: RetentionJob | None = None
+    scheduler: Scheduler = field(default_factory=Scheduler)
+    apps: AppsComponent | None = None
     mosquitto: MosquittoAuthSync | None = None
     _started: bool = field(default=False, repr=False)
 
     @classmethod
     def build(cls, settings: Settings) -> Platform:
         """Open the stores and create every part; nothing runs until :meth:`start`."""
+        from helan.apps.component import load_apps
+        from helan.apps.installs import AppInstalls
+        from helan.apps.sdk import AppServices
         from helan.ident.link.service import IdentLink
         from helan.ingest.live import LiveState
         from helan.ingest.pipeline import IngestPipeline
         from helan.storage.meta import MetaStore
         from helan.storage.meta.directory import MetaDirectory
+        from helan.storage.meta.events import EventStore
+        from helan.storage.retention import retention_job
         from helan.storage.telemetry import open_store
 
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -76,6 +83,18 @@ class Platform:
         telemetry = open_store(settings)
         live = LiveState(offline_after_s=settings.device_offline_after_s)
         pipeline = IngestPipeline(telemetry, live, settings)
+        scheduler = Scheduler()
+        scheduler.add(retention_job(meta, telemetry))
+        # Apps load here, not at import: their routes must exist before the API app is made.
+        services = AppServices(
+            meta=meta,
+            telemetry=telemetry,
+            live=live,
+            submit=pipeline.submit,
+            events=EventStore(meta),
+            scheduler=scheduler,
+            installs=AppInstalls(meta),
+        )
         return cls(
             settings=settings,
             meta=meta,
@@ -84,6 +103,8 @@ class Platform:
             live=live,
             pipeline=pipeline,
             ident=IdentLink(meta, settings),
+            scheduler=scheduler,
+            apps=load_apps(services),
         )
 
     @property
@@ -98,11 +119,9 @@ class Platform:
         from helan.connect.mqtt.subscriber import MqttIngest
         from helan.connect.sparkplug.service import SparkplugIngest
         from helan.storage.meta.events import EventStore
-        from helan.storage.retention import RetentionJob
 
         await self.pipeline.start()
-        self.retention = RetentionJob(self.meta, self.telemetry)
-        await self.retention.start()
+        await self.scheduler.start()
         if self.ident is not None:
             await self.ident.start()
         if self.settings.mosquitto_auth_dir is not None:
@@ -132,6 +151,8 @@ class Platform:
             await self.sparkplug.start()
             self.commands = CommandService(url=self.mqtt_url, meta=self.meta)
             await self.commands.start()
+        if self.apps is not None:
+            await self.apps.start()
         self._started = True
         log.info("platform started (mqtt %s)", self.mqtt_url if mqtt else "off")
 
@@ -170,6 +191,8 @@ class Platform:
         return broker
 
     async def stop(self) -> None:
+        if self.apps is not None:
+            await self.apps.stop()
         if self.commands is not None:
             await self.commands.stop()
             self.commands = None
@@ -185,9 +208,7 @@ class Platform:
         if self.mosquitto is not None:
             await self.mosquitto.stop()
             self.mosquitto = None
-        if self.retention is not None:
-            await self.retention.stop()
-            self.retention = None
+        await self.scheduler.stop()
         await self.pipeline.stop()
         if self.ident is not None:
             await self.ident.stop()

@@ -1,21 +1,22 @@
 """Each tenant's retention applies to its own data only, on both telemetry backends, and to its
-device events."""
+device events; the scheduler runs it at start and hourly."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from tests.conftest import eventually
 
 from helan.config import Settings
 from helan.core.events import EventRow
 from helan.core.points import batch_from_columns
+from helan.jobs import Interval, Scheduler
 from helan.storage.meta import MetaStore
 from helan.storage.meta.events import EventStore
 from helan.storage.meta.models import DeviceEvent, Tenant
-from helan.storage.retention import DAY_MS, RetentionJob, apply_retention
+from helan.storage.retention import DAY_MS, RETENTION_JOB, apply_retention, retention_job
 from helan.storage.telemetry import open_store
 from helan.storage.telemetry.base import RawQuery, TelemetryStore
 
@@ -67,25 +68,43 @@ def test_each_tenant_keeps_its_own_window(meta: MetaStore, store: TelemetryStore
     assert kept("long") == [1.0, 6.0, 8.0, 30.0]
 
 
-async def test_job_runs_a_pass_at_start_and_stops_cleanly(
+async def test_scheduled_job_runs_a_pass_at_start_then_hourly(
     meta: MetaStore, settings: Settings
 ) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = open_store(settings)
+    scheduler = Scheduler()
     try:
         store.write(batch_from_columns(["short"], ["d1"], ["m"], [1_000], [1.0]))
-        job = RetentionJob(meta, store, every_s=3600)
-        await job.start()
-        for _ in range(100):
-            q = RawQuery(tenant="short", device="d1", metric="m", start_ms=0, end_ms=2_000)
-            if store.raw(q).num_rows == 0:
-                break
-            await asyncio.sleep(0.05)
-        await job.stop()
+        spec = retention_job(meta, store)
+        assert spec.id == RETENTION_JOB
+        assert spec.trigger == Interval(seconds=3600, at_start=True)
+        scheduler.add(spec)
+        await scheduler.start()
         q = RawQuery(tenant="short", device="d1", metric="m", start_ms=0, end_ms=2_000)
+        await eventually(lambda: scheduler.status(RETENTION_JOB).runs == 1)
         assert store.raw(q).num_rows == 0
+        assert scheduler.status(RETENTION_JOB).failures == 0
     finally:
+        await scheduler.stop()
         store.close()
+
+
+async def test_a_failed_pass_is_logged_and_the_next_one_runs(
+    meta: MetaStore, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = open_store(settings)
+    store.close()  # every pass fails: the store is closed
+    spec = retention_job(meta, store, every_s=0.05)
+    scheduler = Scheduler()
+    scheduler.add(spec)
+    await scheduler.start()
+    try:
+        await eventually(lambda: scheduler.status(RETENTION_JOB).failures >= 2)
+    finally:
+        await scheduler.stop()
+    assert any("job retention failed" in r.getMessage() for r in caplog.records)
 
 
 def test_events_follow_the_tenants_retention(meta: MetaStore, store: TelemetryStore) -> None:

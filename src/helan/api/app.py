@@ -62,6 +62,9 @@ def create_app(platform: Platform) -> FastAPI:
     for name in ROUTERS:
         module = importlib.import_module(f"helan.api.routers.{name}")
         app.include_router(module.router)
+    if platform is not None and platform.apps is not None:
+        for router in platform.apps.routers:  # each under /api/v1/apps/{app id}
+            app.include_router(router)
     if platform is not None and platform.ident is not None:
         # Handle.Net's REST API of the embedded identifier node (/api/handles...): plain
         # routes with their own Handle-style errors and Basic auth, outside /api/v1.

@@ -1,5 +1,5 @@
 """Retention: each tenant's telemetry and device events older than its ``retention_days`` are
-dropped, hourly.
+dropped, hourly, by a job of the platform's scheduler (:mod:`helan.jobs`).
 
 The stores do the deleting (raw points and roll-ups alike, events in chunks); this job only
 decides the cut-off per tenant, so the policy lives with the tenant in the metadata and nowhere
@@ -9,12 +9,12 @@ else.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 
 import sqlalchemy as sa
 
+from helan.jobs.spec import Interval, JobSpec
 from helan.storage.meta import MetaStore
 from helan.storage.meta.events import EventStore
 from helan.storage.meta.models import Tenant
@@ -23,6 +23,7 @@ from helan.storage.telemetry.base import TelemetryStore
 log = logging.getLogger(__name__)
 
 DAY_MS = 86_400_000
+RETENTION_JOB = "retention"
 
 
 def apply_retention(
@@ -41,29 +42,13 @@ def apply_retention(
     return removed
 
 
-class RetentionJob:
-    """Runs :func:`apply_retention` now and then every ``every_s`` seconds in a worker thread."""
+def retention_job(meta: MetaStore, store: TelemetryStore, *, every_s: float = 3600) -> JobSpec:
+    """The scheduler's job running :func:`apply_retention` at start and then every ``every_s``
+    seconds, in a worker thread (the deletes block)."""
 
-    def __init__(self, meta: MetaStore, store: TelemetryStore, *, every_s: float = 3600) -> None:
-        self._meta, self._store, self._every_s = meta, store, every_s
-        self._task: asyncio.Task[None] | None = None
+    async def run() -> None:
+        removed = await asyncio.to_thread(apply_retention, meta, store)
+        if any(removed.values()):
+            log.info("retention removed %s", removed)
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="helan-retention")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                removed = await asyncio.to_thread(apply_retention, self._meta, self._store)
-                if any(removed.values()):
-                    log.info("retention removed %s", removed)
-            except Exception:  # a failed pass is retried next time; the platform keeps running
-                log.exception("retention pass failed")
-            await asyncio.sleep(self._every_s)
+    return JobSpec(id=RETENTION_JOB, trigger=Interval(seconds=every_s, at_start=True), run=run)
