@@ -9,6 +9,8 @@ import orjson
 import pytest
 from meta_world import World
 
+from helan.api.limits import too_deep
+
 DEVICES = "/api/v1/tenants/acme/devices"
 
 
@@ -311,3 +313,26 @@ def test_openapi_documents_errors_and_id_patterns(world: World) -> None:
                     assert param["schema"]["pattern"].startswith("^"), (path, param)
     assert operations > 40
     assert "429" in doc["paths"]["/api/v1/auth/token"]["post"]["responses"]  # login lockout
+
+
+@pytest.mark.parametrize(
+    ("body", "deep"),
+    [
+        (b"[" * 65, True),
+        (b"[" * 64 + b"]" * 64, False),
+        (b"[]" * 100_000, False),  # many, not deep
+        (b'["' + b"[" * 100 + b'"]', False),  # brackets in a string are text
+        (b'["\\"' + b"[" * 100 + b'"]', False),  # ... also after an escaped quote
+        (b'{"a":' * 65 + b"1" + b"}" * 65, True),
+        (b"]" * 100 + b"[" * 10, False),  # malformed: the parser's to report
+    ],
+)
+def test_depth_scan(body: bytes, deep: bool) -> None:
+    assert too_deep(body) is deep
+
+
+def test_depth_scan_of_the_largest_body_is_cheap() -> None:
+    """The guard runs before authentication on bodies up to 8 MiB (the bulk routes)."""
+    t0 = time.perf_counter()
+    assert too_deep(b"[" * (8 << 20))
+    assert time.perf_counter() - t0 < 2.0
