@@ -32,6 +32,11 @@ STOP_TIMEOUT_S = 10.0
 # QoS 1 messages in flight to one subscription. An "a/b/#" filter is two JetStream consumers
 # (a.b.> and a.b) whose limits must add up to at most 65535, else its SUBACK fails.
 MQTT_MAX_ACK_PENDING = 32767
+# NATS sends a delivered, unacknowledged QoS 1 message again only after this, also to a session
+# that resumed after a crash (it keeps no MQTT-style resend-on-reconnect): the bound on how long
+# an ingest restart waits for what it had in hand. Several times a slow commit; a repeat is
+# harmless (the stores de-duplicate).
+MQTT_ACK_WAIT = "5s"
 _PR_SET_PDEATHSIG = 1
 # nats-server's line for a publish its permissions refuse; it still PUBACKs a QoS 1 one.
 _VIOLATION = re.compile(rb" - mid:(\d+) - .*- Publish Violation - Subject \"([^\"]*)\"")
@@ -100,7 +105,11 @@ class NatsServer:
 server_name: helan-embedded
 listen: 127.0.0.1:{self.client_port}
 jetstream {{ store_dir: "{self.store_dir / "jetstream"}" }}
-mqtt {{ listen: "{_hostport(self.host, self.mqtt_port)}", max_ack_pending: {MQTT_MAX_ACK_PENDING} }}
+mqtt {{
+  listen: "{_hostport(self.host, self.mqtt_port)}"
+  max_ack_pending: {MQTT_MAX_ACK_PENDING}
+  ack_wait: "{MQTT_ACK_WAIT}"
+}}
 accounts {{
   AUTH {{ users: [ {{ user: "{auth[0]}", password: "{auth[1]}" }} ] }}
   HELAN {{ jetstream: enabled }}
