@@ -20,7 +20,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from fastapi import APIRouter
 
-from helan.apps.descriptors import CommittedBatch, CommittedEvents, ConsolePage, Subscription
+from helan.apps.descriptors import (
+    CommittedBatch,
+    CommittedEvents,
+    ConsolePage,
+    Subscription,
+)
 from helan.apps.installs import AppInstalls
 from helan.apps.manager import AppManager
 from helan.apps.migrations import upgrade_app
@@ -44,6 +49,8 @@ class AppPage:
 
 
 class AppsComponent:
+    """The platform's apps; a :class:`~helan.apps.descriptors.CommittedSink` for the stream."""
+
     name = "apps"
 
     def __init__(self, manager: AppManager, services: AppServices) -> None:

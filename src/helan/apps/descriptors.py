@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import pyarrow as pa
 
@@ -64,3 +64,12 @@ class Subscription:
 
     on_batch: BatchHandler | None = None
     on_events: EventsHandler | None = None
+
+
+class CommittedSink(Protocol):
+    """What the apps component offers the committed-data stream (helan.ingest's subscriber
+    calls these after each commit; :class:`~helan.apps.component.AppsComponent` is one)."""
+
+    async def deliver_batch(self, points: pa.Table, *, historical: bool = False) -> None: ...
+
+    async def deliver_events(self, rows: Sequence[EventRow]) -> None: ...
