@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 import tests.apps.sample_app as sample
+from helan.api.errors import install as errors_install
 from helan.apps import CommittedBatch, Subscription, hookimpl
 from helan.apps.component import AppsComponent
 from helan.apps.manager import AppManager
@@ -52,6 +53,28 @@ async def test_hook_routes_are_mounted_under_the_app_id(apps: AppsComponent) -> 
         r = await client.get("/api/v1/apps/sample/hello")
     assert r.status_code == 200
     assert r.json() == {"app": "sample", "tenants": ["acme"]}
+
+
+async def test_console_page_modules_are_served_from_the_apps_static_dir(
+    apps: AppsComponent,
+) -> None:
+    app = FastAPI()
+    for router in apps.routers:
+        app.include_router(router)
+    errors_install(app)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        r = await client.get("/apps/sample/static/sample.js")
+        assert r.status_code == 200
+        assert "export function render" in r.text
+        for bad in (
+            "/apps/sample/static/..%2F__init__.py",
+            "/apps/sample/static/%2Fetc%2Fpasswd",
+            "/apps/sample/static/missing.js",
+            "/apps/sample/static/",
+            "/apps/nobody/static/sample.js",
+        ):
+            assert (await client.get(bad)).status_code == 404, bad
 
 
 async def test_hook_console_pages_are_collected(apps: AppsComponent) -> None:
@@ -184,7 +207,7 @@ async def test_hooks_returning_the_wrong_things_are_dropped(
     with caplog.at_level(logging.ERROR):
         component = AppsComponent(manager, services)
     assert component.pages == []
-    assert component.routers == []
+    assert [r.prefix for r in component.routers if r.prefix] == []  # only the static one
     messages = [r.getMessage() for r in caplog.records]
     assert "app odd: hook routes failed" in messages
     assert "app odd: pages returned something other than ConsolePage" in messages

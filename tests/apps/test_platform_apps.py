@@ -70,5 +70,8 @@ async def test_builtin_app_runs_in_the_platform(platform: tuple[Platform, str]) 
         r = await client.get(url.format("beta"), headers=auth)  # beta did not install it
         assert r.status_code == 403
         assert r.json()["error"]["code"] == "forbidden"
+        page = await client.get("/apps/data_quality/static/data_quality.js")
+        assert page.status_code == 200
+        assert "export async function render" in page.text
         spec = (await client.get("/openapi.json")).json()
         assert "/api/v1/apps/data_quality/tenants/{tenant}/points" in spec["paths"]

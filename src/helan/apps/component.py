@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import pyarrow as pa
 import pyarrow.compute as pc
 from fastapi import APIRouter
+from fastapi.responses import FileResponse
 
 from helan.apps.descriptors import (
     CommittedBatch,
@@ -30,7 +31,7 @@ from helan.apps.installs import AppInstalls
 from helan.apps.manager import AppManager
 from helan.apps.migrations import upgrade_app
 from helan.apps.sdk import AppSDK, AppServices
-from helan.core.errors import HelanError
+from helan.core.errors import HelanError, NotFound
 from helan.core.events import EventRow
 from helan.jobs import Interval, JobSpec
 
@@ -57,7 +58,7 @@ class AppsComponent:
         self.manager = manager
         self._services = services
         self.sdks = {a: AppSDK(a, services) for a in manager.app_ids}
-        self.routers = self._collect_routers()
+        self.routers = [*self._collect_routers(), self._static_router()]
         self.pages = self._collect_pages()
         self.scope_families = self._collect_scopes()
         self._subscriptions: dict[str, Subscription] = {}
@@ -91,6 +92,22 @@ class AppsComponent:
             if outer.routes:
                 mounted.append(outer)
         return mounted
+
+    def _static_router(self) -> APIRouter:
+        """``GET /apps/{app id}/static/{path}``: files of the ``static/`` folder next to each
+        app's module, where its console pages' JS modules live."""
+        roots = {a: d for a in self.manager.app_ids if (d := self.manager.static_dir(a))}
+        router = APIRouter(tags=["apps"])
+
+        @router.get("/apps/{app_id}/static/{path:path}", include_in_schema=False)
+        async def static(app_id: str, path: str) -> FileResponse:
+            root = roots.get(app_id)
+            target = (root / path).resolve() if root is not None else None
+            if root is None or target is None or not _inside(target, root):
+                raise NotFound(f"no file {path!r} of app {app_id!r}")
+            return FileResponse(target)
+
+        return router
 
     def _collect_pages(self) -> list[AppPage]:
         pages: list[AppPage] = []
@@ -189,6 +206,11 @@ class AppsComponent:
             mine = [r for r in rows if r.tenant in tenants]
             if mine:
                 await _isolated(app_id, sub.on_events(CommittedEvents(mine)))
+
+
+def _inside(target: Path, root: Path) -> bool:
+    """A file under ``root`` once links and ``..`` are resolved (no path leaves the folder)."""
+    return target.is_relative_to(root) and target.is_file()
 
 
 def load_apps(services: AppServices, *, entry_points: bool = True) -> AppsComponent:

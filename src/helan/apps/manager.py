@@ -9,9 +9,11 @@ points name; the only difference is where the module comes from.
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 from collections.abc import Iterable
 from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
 from typing import Any
 
 import pluggy
@@ -67,6 +69,15 @@ class AppManager:
             except Exception as exc:  # a broken third-party package must not stop the platform
                 self.failed[ep.name] = f"{type(exc).__name__}: {exc}"
                 log.exception("app %r (%s) could not be loaded", ep.name, ep.value)
+
+    def static_dir(self, app_id: str) -> Path | None:
+        """The ``static/`` folder beside the app's module (console page JS), if it has one."""
+        module = inspect.getmodule(self._pm.get_plugin(app_id))
+        where = getattr(module, "__file__", None)
+        if where is None:
+            return None
+        folder = (Path(where).parent / "static").resolve()
+        return folder if folder.is_dir() else None
 
     def call(self, app_id: str, hook: str, **kwargs: Any) -> list[Any]:
         """Call ``hook`` of one app only, with the arguments its implementation names; the
