@@ -67,6 +67,11 @@ def test_hash_format() -> None:
         acl_file([BrokerUser("gw", h, "acme", "gw", frozenset({"x/#"}))])
     with pytest.raises(ValueError, match="cannot be the gateway"):
         acl_file([BrokerUser("ingest", h, children=frozenset({"plc-1"}))])
+    # A tenant or device id with a wildcard would widen the policy's filters to other devices.
+    with pytest.raises(ValueError, match="invalid tenant id"):
+        acl_file([BrokerUser("gw", h, "ac+me", "gw")])
+    with pytest.raises(ValueError, match="needs both"):
+        acl_file([BrokerUser("gw", h, "acme", None)])
     assert password_matches("secret", h)
     assert not password_matches("secret2", h)
     for garbage in ("", "$6$x$y$z", "$7$101$!!$!!", "$7$0$AAAA$AAAA", h.replace("$7$", "$8$")):
