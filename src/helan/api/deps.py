@@ -22,26 +22,13 @@ from starlette.concurrency import run_in_threadpool
 from helan.core.errors import Forbidden, NotFound, Unauthenticated
 from helan.platform import Platform
 from helan.security.auth import Authenticator
+from helan.security.policy import key_allows, scope_family
 from helan.security.principal import ADMINS, WRITERS, Principal, Role
 from helan.storage.meta import MetaStore
 
-# Route segment -> API-key scope family.
-FAMILIES = {
-    "devices": "devices",
-    "device-types": "devices",
-    "assets": "devices",
-    "asset-tree": "devices",
-    # What the devices made: the same people manage both.
-    "products": "devices",
-    "telemetry": "telemetry",
-    "live": "telemetry",
-    "ingest": "telemetry",
-    # What a device raised is its data, like its telemetry.
-    "events": "telemetry",
-    # Remote operation moves real machines: a key needs its own scope for it.
-    "commands": "commands",
-}
 MAX_LIMIT = 1000
+# Every route's offset stops here: past it a query is a scan, and past 2**63 SQL overflows.
+MAX_OFFSET = 2**31
 
 _bearer = HTTPBearer(auto_error=False, description="User access token, or an API key hk_...")
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key hk_...")
@@ -117,23 +104,11 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
 def _family(request: Request) -> str:
-    route = request.scope.get("route")
-    path: str = getattr(route, "path", "")
-    _, _, after = path.partition("{tenant}")
-    for segment in reversed(after.split("/")):
-        name = segment.partition(":")[0]  # a custom method: /products:bulk is products
-        if name in FAMILIES:
-            return FAMILIES[name]
-    return "admin"
+    return scope_family(getattr(request.scope.get("route"), "path", ""))
 
 
 def _key_allows(principal: Principal, family: str, *, write: bool) -> bool:
-    scopes = principal.scopes
-    if "admin" in scopes:
-        return True
-    if family == "admin":
-        return False
-    return f"{family}:write" in scopes or (not write and f"{family}:read" in scopes)
+    return key_allows(principal.scopes, family, write=write)
 
 
 def _see_tenant(tenant: str, principal: Principal, auth: Authenticator) -> None:
@@ -197,7 +172,7 @@ class Paging:
     def __init__(
         self,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")] = 100,
-        offset: Annotated[int, Query(ge=0, le=2**31, description="Rows to skip")] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Rows to skip")] = 0,
         sort: Annotated[
             str | None,
             Query(max_length=200, description="Field, '-field' for descending, comma-separated"),

@@ -8,11 +8,15 @@ births, data and deaths and receives its commands. The platform's services read 
 topics, command replies and all Sparkplug traffic, and write only error reports, commands and
 Sparkplug commands. The rights are MQTT topic filters, so each broker translates one list
 instead of restating the rules (NATS: :func:`helan.connect.nats.rights.subject`).
+
+API keys: a route belongs to a scope family (its last known path segment after ``{tenant}``;
+anything unknown is ``admin``), and a key's ``{family}:read`` / ``{family}:write`` / ``admin``
+scopes decide. Apps add families for their routes with :func:`register_families`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from helan.core.ids import DEVICE_ID, TENANT_ID
@@ -104,3 +108,52 @@ def _is_filter(topic_filter: str) -> bool:
         if level not in ("+", "#") and ("+" in level or "#" in level):
             return False
     return True
+
+
+# Route segment -> API-key scope family.
+_FAMILIES: dict[str, str] = {
+    "devices": "devices",
+    "device-types": "devices",
+    "assets": "devices",
+    "asset-tree": "devices",
+    # What the devices made: the same people manage both.
+    "products": "devices",
+    "telemetry": "telemetry",
+    "live": "telemetry",
+    "ingest": "telemetry",
+    # What a device raised is its data, like its telemetry.
+    "events": "telemetry",
+    # Remote operation moves real machines: a key needs its own scope for it.
+    "commands": "commands",
+}
+
+
+def register_families(families: Mapping[str, str]) -> None:
+    """Add route segment -> scope family pairs (an app's routes). A segment already mapped to
+    another family is refused: an app must not move built-in routes under its own scope."""
+    for segment, family in families.items():
+        if not segment or "/" in segment or not family or family == "admin":
+            raise ValueError(f"bad scope family {segment!r} -> {family!r}")
+        if _FAMILIES.get(segment, family) != family:
+            raise ValueError(f"route segment {segment!r} is already family {_FAMILIES[segment]!r}")
+    _FAMILIES.update(families)
+
+
+def scope_family(route_path: str) -> str:
+    """The scope family of a tenant route template (``/api/v1/tenants/{tenant}/devices/{d}``)."""
+    _, _, after = route_path.partition("{tenant}")
+    for segment in reversed(after.split("/")):
+        name = segment.partition(":")[0]  # a custom method: /products:bulk is products
+        if name in _FAMILIES:
+            return _FAMILIES[name]
+    return "admin"
+
+
+def key_allows(scopes: Iterable[str], family: str, *, write: bool) -> bool:
+    """Whether an API key with ``scopes`` may read (or write) routes of ``family``."""
+    held = set(scopes)
+    if "admin" in held:
+        return True
+    if family == "admin":
+        return False
+    return f"{family}:write" in held or (not write and f"{family}:read" in held)
