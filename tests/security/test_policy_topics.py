@@ -72,3 +72,27 @@ def test_covers_follows_mqtt_matching() -> None:
     assert not covers("a/b", "a/b/c")
     assert not covers("#", "$SYS/broker")
     assert not covers("+/x", "$SYS/x")
+
+
+def test_embedded_broker_grants_what_the_policy_grants() -> None:
+    """The NATS subjects of the embedded broker are the policy's filters (plus the parent level
+    a final ``#`` names), until the broker takes its rights from the policy directly."""
+    from helan.connect.nats.rights import device_rights, subject
+    from helan.core.thing import DeviceRef
+
+    class Directory:
+        def children(self, tenant: str, gateway: str) -> frozenset[str]:
+            return frozenset({"pump-1"})
+
+    ref = DeviceRef(tenant="acme", device="gw", device_type=None)
+    publish, receive = device_rights(Directory(), ref)  # type: ignore[arg-type]
+    policy = device_topics("acme", "gw", ["pump-1"])
+
+    def with_parents(filters: tuple[str, ...]) -> set[str]:
+        out = {subject(f) for f in filters}
+        return out | {s.removesuffix(".>") for s in out}
+
+    assert set(publish) <= with_parents(policy.publish)
+    assert {subject(f) for f in policy.publish} <= set(publish)
+    assert set(receive) <= with_parents(policy.subscribe)
+    assert {subject(f) for f in policy.subscribe} <= set(receive)
