@@ -26,6 +26,18 @@ class MetricSpec:
     max: float | None = None
 
 
+def typed_value(value: float | None, text: str | None, spec: MetricSpec | None) -> object:
+    """A stored point as its thing-model type: the store keeps bools and ints as float64, an
+    API client expects ``true`` and ``3``, not ``1.0`` and ``3.0``."""
+    if text is not None or value is None:
+        return text
+    if spec is not None and spec.type == "bool":
+        return value != 0.0
+    if spec is not None and spec.type == "int":
+        return int(value)
+    return value
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EventSpec:
     """A thing-model event: what a device may raise, how serious it is (copied onto every stored

@@ -15,6 +15,10 @@ from helan.config import Settings
 from helan.core.thing import MetricSpec
 from helan.ingest.reasons import MAX_TEXT_CHARS, Reason
 
+# Values are stored as float64, which holds every integer up to 2**53 exactly: an ``int``
+# metric beyond that would be stored rounded while the caller believes it exact, so it is
+# refused as out of range.
+MAX_EXACT_INT = float(2**53)
 # Thing-model types as small integers for the vectorised path.
 T_FLOAT, T_INT, T_BOOL, T_STRING = 0, 1, 2, 3
 TYPE_CODE = {"float": T_FLOAT, "int": T_INT, "bool": T_BOOL, "string": T_STRING}
@@ -95,6 +99,8 @@ def check_value(spec: MetricSpec, raw: object) -> tuple[Reason, float | None, st
             value = float(raw)  # type: ignore[arg-type]
         else:
             return _mismatch(t), None, None
+        if kind == "int" and abs(value) > MAX_EXACT_INT:
+            return Reason.OUT_OF_RANGE, None, None
         lo, hi = spec.min, spec.max
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             return Reason.OUT_OF_RANGE, None, None
@@ -206,6 +212,9 @@ def check_arrays(
     with np.errstate(invalid="ignore"):
         finite = np.isfinite(value)
         reason[num_ok & finite & ((value < lo) | (value > hi))] = Reason.OUT_OF_RANGE
+        reason[num_ok & finite & (spec_type == T_INT) & (np.abs(value) > MAX_EXACT_INT)] = (
+            Reason.OUT_OF_RANGE
+        )
         reason[num_ok & finite & (spec_type == T_INT) & (value != np.floor(value))] = (
             Reason.WRONG_TYPE
         )

@@ -125,6 +125,8 @@ def list_commands(
 ) -> Page[CommandOut]:
     where = sa.and_(Command.tenant_id == tenant, Command.device_id == device)
     with meta.session() as s:
+        if s.get(Device, (tenant, device)) is None:
+            raise NotFound(f"device {device!r} not found")
         total = s.scalar(sa.select(sa.func.count()).select_from(Command).where(where)) or 0
         rows = s.scalars(
             sa.select(Command)

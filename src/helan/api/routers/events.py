@@ -33,7 +33,10 @@ SORT = {
 
 
 class EventOut(Output):
-    id: int
+    # The event's natural key ``<device>:<event>:<ts>``, unique in the tenant. The database's
+    # row number is shared by every tenant, so showing it would tell one tenant the others'
+    # event volume.
+    id: str
     device: str
     ts: int
     event: str
@@ -45,7 +48,7 @@ class EventOut(Output):
 def _out(row: DeviceEvent) -> EventOut:
     return EventOut.model_validate(
         {
-            "id": row.id,
+            "id": f"{row.device_id}:{row.event}:{row.ts}",
             "device": row.device_id,
             "ts": row.ts,
             "event": row.event,

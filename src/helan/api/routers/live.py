@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends
 
 from helan.api.deps import Reader, get_platform
 from helan.core.errors import NotFound
-from helan.core.thing import DeviceRef
+from helan.core.thing import DeviceRef, typed_value
 from helan.ingest.live import DeviceLive, LiveState, now_ms
 from helan.platform import Platform
+from helan.security.principal import Role
 from helan.storage.meta.directory import MetaDirectory
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["live"])
@@ -19,15 +20,7 @@ PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
 def _typed(value: float | None, text: str | None, ref: DeviceRef | None, metric: str) -> object:
-    """Show a point as its thing-model type (the store keeps bools and ints as float64)."""
-    if text is not None or value is None:
-        return text
-    spec = ref.metrics.get(metric) if ref is not None else None
-    if spec is not None and spec.type == "bool":
-        return value != 0.0
-    if spec is not None and spec.type == "int":
-        return int(value)
-    return value
+    return typed_value(value, text, ref.metrics.get(metric) if ref is not None else None)
 
 
 def _device_view(
@@ -82,4 +75,9 @@ async def device_live(
 
 @router.get("/ingest/stats", summary="Ingest counters: accepted, rejected by reason, writer")
 async def ingest_stats(tenant: str, principal: Reader, platform: PlatformDep) -> dict[str, Any]:
-    return platform.pipeline.counters.snapshot(tenant)
+    """The tenant's own counters; the shared writer's figures (every tenant's load) only for
+    platform administrators."""
+    stats = platform.pipeline.counters.snapshot(tenant)
+    if principal.role is not Role.PLATFORM_ADMIN:
+        stats.pop("writer", None)
+    return stats

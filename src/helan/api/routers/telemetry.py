@@ -10,15 +10,16 @@ import re
 import tempfile
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, BinaryIO, Literal, cast
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from helan.api.deps import Reader
+from helan.api.deps import MAX_OFFSET, Reader
 from helan.core import ids
-from helan.core.errors import ValidationFailed
+from helan.core.errors import NotFound, ValidationFailed
+from helan.core.thing import DeviceRef, MetricSpec, typed_value
 from helan.storage.telemetry.base import (
     AGG_FNS,
     MAX_PAGE,
@@ -27,6 +28,7 @@ from helan.storage.telemetry.base import (
     RawQuery,
     TelemetryStore,
 )
+from helan.storage.telemetry.export import TimeFormat
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["telemetry"])
 
@@ -78,6 +80,17 @@ def _store(request: Request) -> TelemetryStore:
     return store
 
 
+def known_device(request: Request, tenant: str, device: DevicePath) -> DeviceRef:
+    """The device, or 404 as for its events: an empty series must not hide a wrong id."""
+    ref: DeviceRef | None = request.app.state.platform.directory.lookup(tenant, device)
+    if ref is None:
+        raise NotFound(f"device {device!r} not found")
+    return ref
+
+
+KnownDevice = Annotated[DeviceRef, Depends(known_device)]
+
+
 @router.get("/devices/{device}/telemetry/{metric}", summary="Raw points of one metric")
 async def raw_points(
     request: Request,
@@ -85,10 +98,11 @@ async def raw_points(
     device: DevicePath,
     metric: MetricPath,
     _: Reader,
+    ref: KnownDevice,
     start: TimeParam = None,
     end: TimeParam = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     order: Annotated[Literal["asc", "desc"], Query()] = "asc",
 ) -> dict[str, Any]:
     start_ms, end_ms = _range(start, end)
@@ -110,8 +124,16 @@ async def raw_points(
         "end": end_ms,
         "limit": limit,
         "offset": offset,
-        "points": table.to_pylist(),
+        "points": _typed_points(table.to_pylist(), ref.metrics.get(metric)),
     }
+
+
+def _typed_points(rows: list[dict[str, Any]], spec: MetricSpec | None) -> list[dict[str, Any]]:
+    if spec is None or spec.type not in ("bool", "int"):
+        return rows
+    for row in rows:
+        row["value"] = typed_value(row["value"], row["text"], spec)
+    return rows
 
 
 @router.get("/devices/{device}/telemetry", summary="Bucketed aggregates of several metrics")
@@ -120,6 +142,7 @@ async def aggregate(
     tenant: str,
     device: DevicePath,
     _: Reader,
+    __: KnownDevice,
     metrics: Annotated[str, Query(description="Comma-separated metric names")],
     bucket: Annotated[str, Query(description="Bucket width: 30s, 1m, 1h, 1d ...")] = "1m",
     fn: Annotated[AggFn, Query(description=f"One of {', '.join(AGG_FNS)}")] = "avg",
@@ -164,7 +187,12 @@ async def export(
     device: DevicePath,
     metric: MetricPath,
     _: Reader,
+    __: KnownDevice,
     format: Annotated[Literal["csv", "parquet"], Query()] = "csv",
+    times: Annotated[
+        TimeFormat,
+        Query(description="CSV `ts` column: epoch milliseconds, or ISO 8601 UTC (Parquet: ms)"),
+    ] = "epoch_ms",
     start: TimeParam = None,
     end: TimeParam = None,
 ) -> StreamingResponse:
@@ -173,7 +201,8 @@ async def export(
     q = RawQuery(tenant=tenant, device=device, metric=metric, start_ms=start_ms, end_ms=end_ms)
     spool = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115 - closed by _chunks
     try:
-        await run_in_threadpool(_store(request).export, q, format, spool)  # type: ignore[arg-type]
+        out = cast(BinaryIO, spool)  # a SpooledTemporaryFile is a binary file, not typed as one
+        await run_in_threadpool(lambda: _store(request).export(q, format, out, times=times))
     except BaseException:
         spool.close()
         raise

@@ -128,8 +128,6 @@ def patch_user(
         if changes.get("disabled"):
             _revoke_sessions(s, username)
         for key, value in changes.items():
-            if value is None and key in ("role", "disabled"):
-                continue
             setattr(user, key, value)
         s.flush()
         return UserOut.model_validate(user)

@@ -14,7 +14,9 @@ T = TypeVar("T")
 
 
 class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # NaN, Infinity and 1e400 (which JSON parsers read as inf) are refused: stored as JSON they
+    # would come back as null, and a bound that silently disappears is worse than a 422.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
 
 class Output(BaseModel):

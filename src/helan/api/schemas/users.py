@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import StringConstraints
+from pydantic import StringConstraints, ValidationInfo, field_validator
 
 from helan.api.schemas.common import Input, Name, Output
 
@@ -22,11 +22,22 @@ class UserCreate(Input):
 
 
 class UserPatch(Input):
+    """Absent fields stay as they are; ``null`` clears ``display_name`` and ``email`` and is
+    refused for the others, which have no empty value."""
+
     role: TenantRole | None = None
     display_name: Name | None = None
     email: Email | None = None
     disabled: bool | None = None
     password: Password | None = None
+
+    @field_validator("role", "disabled", "password")
+    @classmethod
+    def _not_null(cls, value: object, info: ValidationInfo) -> object:
+        # Defaults are not validated, so this sees only a null the client sent.
+        if value is None:
+            raise ValueError(f"{info.field_name} may not be null (leave it out to keep it)")
+        return value
 
 
 class UserOut(Output):

@@ -23,8 +23,9 @@ from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
-from helan.core.errors import Conflict
+from helan.core.errors import Conflict, NotFound
 from helan.storage.meta.changes import ChangeListener, Changes, ListenerStatus, ListenerWorker
 
 __all__ = ["MIGRATIONS", "ChangeListener", "Changes", "MetaStore", "normalise_url"]
@@ -96,6 +97,9 @@ class MetaStore:
                 yield s
         except sa.exc.IntegrityError as exc:
             raise Conflict(f"conflicts with existing data: {exc.orig}") from exc
+        except StaleDataError as exc:
+            # An UPDATE or DELETE found its row gone: another request deleted it meanwhile.
+            raise NotFound("the object was deleted while this request changed it") from exc
         # The connection is back in the pool: the listeners' reloads can have it.
         tickets: dict[ListenerWorker, int] = s.info.pop("helan_tickets", {})
         for worker, ticket in tickets.items():

@@ -8,6 +8,8 @@ from typing import BinaryIO, Literal, Protocol
 
 import pyarrow as pa
 
+from helan.storage.telemetry.export import TimeFormat
+
 AggFn = Literal["avg", "min", "max", "sum", "count", "first", "last"]
 AGG_FNS: tuple[AggFn, ...] = ("avg", "min", "max", "sum", "count", "first", "last")
 MIN_BUCKET_MS = 1_000
@@ -74,8 +76,16 @@ class TelemetryStore(Protocol):
         (rows in no particular order)."""
         ...
 
-    def export(self, q: RawQuery, fmt: Literal["csv", "parquet"], out: BinaryIO) -> int:
-        """Write every point of the range (no paging) to ``out``; returns rows written."""
+    def export(
+        self,
+        q: RawQuery,
+        fmt: Literal["csv", "parquet"],
+        out: BinaryIO,
+        *,
+        times: TimeFormat = "epoch_ms",
+    ) -> int:
+        """Write every point of the range (no paging) to ``out``; returns rows written. CSV
+        writes ``ts`` as epoch ms or, with ``times="iso8601"``, ISO 8601 UTC."""
         ...
 
     def delete_before(self, tenant: str, ts_ms: int) -> int:

@@ -48,7 +48,7 @@ from helan.storage.telemetry.duckdb.schema import (
 )
 from helan.storage.telemetry.duckdb.segments import SegmentLog
 from helan.storage.telemetry.duckdb.shrink import remove_unfinished, shrink, worth_shrinking
-from helan.storage.telemetry.export import check_format, write_batches
+from helan.storage.telemetry.export import TimeFormat, check_format, write_batches
 
 log = logging.getLogger(__name__)
 _MIN_TS = -(2**63)
@@ -255,13 +255,20 @@ class DuckDBStore:
             result = cur.sql(sql, params=params).to_arrow_table()
         return result.cast(qry.LATEST_SCHEMA)
 
-    def export(self, q: RawQuery, fmt: Literal["csv", "parquet"], out: BinaryIO) -> int:
+    def export(
+        self,
+        q: RawQuery,
+        fmt: Literal["csv", "parquet"],
+        out: BinaryIO,
+        *,
+        times: TimeFormat = "epoch_ms",
+    ) -> int:
         qry.check_export(q)
         fmt = check_format(fmt)
         self._fresh()
         sid = self._series_id(q.tenant, q.device, q.metric)
         if sid is None:
-            return write_batches(qry.RAW_SCHEMA, iter(()), fmt, out)
+            return write_batches(qry.RAW_SCHEMA, iter(()), fmt, out, times=times)
         with self._moving.shared(), self._db.cursor() as cur:
             points = self._points(q.tenant, (q.start_ms, q.end_ms))
             reader = cur.sql(
@@ -269,7 +276,7 @@ class DuckDBStore:
                 "AND ts < $3 ORDER BY ts",
                 params=[sid, q.start_ms, q.end_ms],
             ).to_arrow_reader(EXPORT_BATCH_ROWS)
-            return write_batches(qry.RAW_SCHEMA, _cast_batches(reader), fmt, out)
+            return write_batches(qry.RAW_SCHEMA, _cast_batches(reader), fmt, out, times=times)
 
     # -- retention and housekeeping --------------------------------------------------------
 

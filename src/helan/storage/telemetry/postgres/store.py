@@ -23,7 +23,7 @@ from helan.core import ids
 from helan.core.errors import StorageUnavailable
 from helan.storage.telemetry import query as qry
 from helan.storage.telemetry.base import AggQuery, RawQuery, StoreStats
-from helan.storage.telemetry.export import check_format, write_batches
+from helan.storage.telemetry.export import TimeFormat, check_format, write_batches
 from helan.storage.telemetry.postgres import schema
 from helan.storage.telemetry.postgres.copy import STAGING, copy_batch
 from helan.storage.telemetry.postgres.schema import (
@@ -232,12 +232,19 @@ class PostgresStore:
             params.append(metric_list)
         return _table(self._read(sql, params), qry.LATEST_SCHEMA)
 
-    def export(self, q: RawQuery, fmt: Literal["csv", "parquet"], out: BinaryIO) -> int:
+    def export(
+        self,
+        q: RawQuery,
+        fmt: Literal["csv", "parquet"],
+        out: BinaryIO,
+        *,
+        times: TimeFormat = "epoch_ms",
+    ) -> int:
         qry.check_export(q)
         fmt = check_format(fmt)
         sid = self._series_id(q.tenant, q.device, q.metric)
         if sid is None:
-            return write_batches(qry.RAW_SCHEMA, iter(()), fmt, out)
+            return write_batches(qry.RAW_SCHEMA, iter(()), fmt, out, times=times)
         self._check_open()
         with self._rlock, self._rconn.transaction(), self._rconn.cursor(name="export") as cur:
             cur.execute(
@@ -245,7 +252,7 @@ class PostgresStore:
                 "AND ts < %s ORDER BY ts",
                 (sid, q.start_ms, q.end_ms),
             )
-            return write_batches(qry.RAW_SCHEMA, _batches(cur), fmt, out)
+            return write_batches(qry.RAW_SCHEMA, _batches(cur), fmt, out, times=times)
 
     # -- retention and housekeeping --------------------------------------------------------
 
