@@ -29,9 +29,11 @@ log = logging.getLogger(__name__)
 
 READY_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
-# QoS 1 messages in flight to one subscription. An "a/b/#" filter is two JetStream consumers
-# (a.b.> and a.b) whose limits must add up to at most 65535, else its SUBACK fails.
-MQTT_MAX_ACK_PENDING = 32767
+# QoS 1 messages in flight to one subscription. Every consumer of one MQTT session shares its
+# 65535 packet ids, so the limits of all its subscriptions must add up to at most 65535, else a
+# SUBACK fails: the ingest session has three filters (telemetry, attributes, events) and an
+# "a/b/#" filter is two consumers (a.b.> and a.b), so four fit at 16383 each.
+MQTT_MAX_ACK_PENDING = 16383
 # NATS sends a delivered, unacknowledged QoS 1 message again only after this, also to a session
 # that resumed after a crash (it keeps no MQTT-style resend-on-reconnect): the bound on how long
 # an ingest restart waits for what it had in hand. Several times a slow commit; a repeat is
