@@ -32,7 +32,7 @@ BENCHES = {
 # Sub-applications: name -> module exposing ``app`` (a Typer app).
 SUBAPPS = {
     "sim": "helan.sim.cli",
-    "admin": "helan.storage.meta.cli",
+    "admin": "helan.admin.cli",
     "ident": "helan.ident.cli",
     "edge": "helan.edge.cli",
 }

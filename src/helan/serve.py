@@ -48,7 +48,7 @@ def serve(
 
 
 async def _serve(settings: Settings, *, sim: bool, sim_devices: int) -> None:
-    from helan.storage.meta.bootstrap import bootstrap_admin
+    from helan.admin.bootstrap import bootstrap_admin
     from helan.web.routes import router as web_router
 
     platform = Platform.build(settings)

@@ -16,10 +16,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from helan.admin.bootstrap import bootstrap_admin
 from helan.api.app import create_app
 from helan.config import Settings
 from helan.platform import Platform
-from helan.storage.meta.bootstrap import bootstrap_admin
 
 PASSWORD = "correct horse battery staple"
 

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from tests.conftest import eventually
 from tests.edge.conftest import Recorder, modbus_plc, recorder
 
+from helan.admin.bootstrap import bootstrap_admin
 from helan.api.app import create_app
 from helan.config import Settings
 from helan.connect.commands.service import CommandService
@@ -26,7 +27,6 @@ from helan.edge.gateway import Gateway
 from helan.platform import Platform
 from helan.protocol.commands import CommandMessage, Reply
 from helan.sim.plc.modbus import SimulatedModbusPlc
-from helan.storage.meta.bootstrap import bootstrap_admin
 from helan.storage.meta.models import AuditEntry
 from helan.storage.telemetry.base import RawQuery
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from helan.admin.bootstrap import bootstrap_admin
 from helan.api.app import create_app
 from helan.apps.builtin.data_quality import app as dq
 from helan.config import Settings
 from helan.core.points import batch_from_columns
 from helan.platform import Platform
-from helan.storage.meta.bootstrap import bootstrap_admin
 from helan.storage.meta.models import Device, Tenant
 from helan.storage.retention import RETENTION_JOB
 from tests.conftest import eventually

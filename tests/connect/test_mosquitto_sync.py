@@ -26,6 +26,8 @@ from mqtt_helpers import Device, now_ms
 from tests.conftest import eventually, free_port
 from typer.testing import CliRunner
 
+from helan.admin.bootstrap import bootstrap_admin
+from helan.admin.cli import app as admin_cli
 from helan.api.app import create_app
 from helan.config import Settings
 from helan.connect.mqtt.mosquitto_auth import password_hash, password_matches
@@ -33,8 +35,6 @@ from helan.connect.mqtt.mosquitto_sync import MosquittoAuthSync, login_accepted
 from helan.connect.mqtt.service import SERVICE_USERNAME, broker_address
 from helan.platform import Platform
 from helan.storage.meta import MetaStore
-from helan.storage.meta.bootstrap import bootstrap_admin
-from helan.storage.meta.cli import app as admin_cli
 from helan.storage.meta.directory import MetaDirectory, new_device_secret
 from helan.storage.meta.models import Device as DeviceRow
 from helan.storage.meta.models import Tenant

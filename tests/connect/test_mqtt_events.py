@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from mqtt_helpers import Device, now_ms, records, unique_tenant
 from tests.conftest import eventually
 
+from helan.admin.bootstrap import bootstrap_admin
 from helan.api.app import create_app
 from helan.config import Settings
 from helan.connect.mqtt.subscriber import MqttIngest
@@ -27,7 +28,6 @@ from helan.ingest.pipeline import IngestPipeline
 from helan.ingest.static_directory import StaticDirectory
 from helan.platform import Platform
 from helan.storage.meta import MetaStore
-from helan.storage.meta.bootstrap import bootstrap_admin
 from helan.storage.meta.events import EventStore
 from helan.storage.meta.models import DeviceEvent
 

@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from starlette.routing import Route
 from tests.conftest import free_port
 
+from helan.admin.bootstrap import bootstrap_admin
 from helan.api.app import create_app
 from helan.config import Settings
 from helan.ident.codes import ResponseCode
@@ -30,7 +31,6 @@ from helan.ident.trust.sm2 import PrivateKey
 from helan.ident.wire import messages as m
 from helan.ident.wire.records import decode_admin, decode_values
 from helan.platform import Platform
-from helan.storage.meta.bootstrap import bootstrap_admin
 from helan.storage.meta.models import Product
 
 PREFIX = "88.118.100"

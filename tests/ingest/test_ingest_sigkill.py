@@ -31,7 +31,7 @@ def start_worker(mqtt_url: str, data_dir: Path, devices: Path, tenant: str) -> s
         [
             sys.executable,
             "-m",
-            "helan.ingest.worker",
+            "helan.connect.mqtt.worker",
             "--mqtt",
             mqtt_url,
             "--data-dir",

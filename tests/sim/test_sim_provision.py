@@ -9,6 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from helan.admin.bootstrap import bootstrap_admin
 from helan.api.app import create_app
 from helan.config import Settings
 from helan.platform import Platform
@@ -16,7 +17,6 @@ from helan.sim.embedded import _admin_token
 from helan.sim.metrics import KIND_DEFS
 from helan.sim.plan import FactoryPlan
 from helan.sim.provision import ProvisionError, login, provision
-from helan.storage.meta.bootstrap import bootstrap_admin
 
 
 @pytest.fixture

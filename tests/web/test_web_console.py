@@ -18,10 +18,10 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import expect, sync_playwright
 from tests.conftest import free_port
 
+from helan.admin.bootstrap import bootstrap_admin
 from helan.api.app import create_app
 from helan.config import Settings
 from helan.platform import Platform
-from helan.storage.meta.bootstrap import bootstrap_admin
 from helan.web.i18n import LANGUAGES, catalogue, negotiate
 from helan.web.routes import ASSETS
 from helan.web.routes import router as web_router

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from helan.admin.bootstrap import bootstrap_admin
+from helan.admin.cli import app
 from helan.config import Settings
 from helan.security.hashing import verify_password
 from helan.storage.meta import MetaStore
-from helan.storage.meta.bootstrap import bootstrap_admin
-from helan.storage.meta.cli import app
 from helan.storage.meta.directory import MetaDirectory
 from helan.storage.meta.models import AuditEntry, User
 

@@ -1,4 +1,4 @@
-"""A standalone MQTT ingest worker: ``python -m helan.ingest.worker --mqtt URL --data-dir DIR
+"""A standalone MQTT ingest worker: ``python -m helan.connect.mqtt.worker --mqtt URL --data-dir DIR
 --devices devices.json``. Runs the same MqttIngest + pipeline + store as ``helan run``; several
 workers split the load with ``--share GROUP`` (an MQTT shared subscription). Device events go to
 the metadata database (``--database-url``, default SQLite in the data directory), so that the
@@ -63,7 +63,7 @@ async def serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m helan.ingest.worker")
+    parser = argparse.ArgumentParser(prog="python -m helan.connect.mqtt.worker")
     parser.add_argument("--mqtt", required=True, help="broker URL, mqtt://[user:secret@]host:port")
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--telemetry-url", default="duckdb")

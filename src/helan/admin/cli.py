@@ -14,10 +14,10 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from helan.admin.bootstrap import bootstrap_admin
 from helan.config import load_settings
 from helan.core.errors import HelanError, NotFound
 from helan.security.principal import Principal, Role
-from helan.storage.meta.bootstrap import bootstrap_admin
 from helan.storage.meta.models import Tenant
 from helan.storage.meta.store import MetaStore
 
