@@ -7,9 +7,9 @@ live state from the same memory the ingest writes to.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
@@ -47,6 +47,25 @@ def serve(
     asyncio.run(_serve(settings, sim=sim, sim_devices=sim_devices))
 
 
+def sim_failure_reporter(console: Console) -> Callable[[asyncio.Task[object]], None]:
+    """A done-callback saying at once, on the console and in the log, that the simulated factory
+    stopped and why; the platform itself keeps running (it is not what failed)."""
+
+    def report(task: asyncio.Task[object]) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is None:
+            return
+        log.error("simulated factory stopped", exc_info=exc)
+        console.print(
+            f"[bold red]Simulated factory stopped: {type(exc).__name__}: {exc}[/] "
+            "(the platform keeps running; see the log)"
+        )
+
+    return report
+
+
 async def _serve(settings: Settings, *, sim: bool, sim_devices: int) -> None:
     from helan.admin.bootstrap import bootstrap_admin
     from helan.web.routes import router as web_router
@@ -75,16 +94,22 @@ async def _serve(settings: Settings, *, sim: bool, sim_devices: int) -> None:
     while not server.started and not server_task.done():  # noqa: ASYNC110
         await asyncio.sleep(0.05)
 
+    base = f"http://{settings.http_host}:{settings.http_port}"
+    console = Console(soft_wrap=True)
     sim_task: asyncio.Task[object] | None = None
     if sim:
         from helan.sim.embedded import run_embedded_factory
 
-        sim_task = asyncio.create_task(
-            run_embedded_factory(app, platform, devices=sim_devices, stop_event=stop)
-        )
+        def ready(n: int) -> None:
+            console.print(f"Simulated factory: tenant 'demo', {n} devices publishing over MQTT")
 
-    base = f"http://{settings.http_host}:{settings.http_port}"
-    console = Console(soft_wrap=True)
+        sim_task = asyncio.create_task(
+            run_embedded_factory(
+                app, platform, devices=sim_devices, stop_event=stop, on_ready=ready
+            ),
+            name="helan-sim",
+        )
+        sim_task.add_done_callback(sim_failure_reporter(console))
     console.print(f"[bold green]Helan is running[/]  console: {base}/   API docs: {base}/docs")
     console.print(f"MQTT: {platform.mqtt_url}   data: {settings.data_dir.resolve()}")
     ident_wire = (
@@ -97,17 +122,16 @@ async def _serve(settings: Settings, *, sim: bool, sim_devices: int) -> None:
             f"(also saved to {settings.data_dir / 'admin-password.txt'}; change it)"
         )
     if sim:
-        console.print(
-            f"Simulated factory: tenant 'demo', {sim_devices} devices publishing over MQTT"
-        )
+        # What is publishing is said once it is true (ready above), not before.
+        console.print(f"Simulated factory: provisioning {sim_devices} devices in tenant 'demo' ...")
     console.print("Press Ctrl+C to stop.")
 
     await stop.wait()
     console.print("stopping ...")
     if sim_task is not None:
         sim_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sim_task
+        # A failure was reported when it happened; stopping must not raise it again.
+        await asyncio.gather(sim_task, return_exceptions=True)
     server.should_exit = True
     await server_task
     await platform.stop()

@@ -15,6 +15,7 @@ from helan.sim.runner import FactoryStats, run_factory
 
 if TYPE_CHECKING:
     import asyncio
+    from collections.abc import Callable
 
     from fastapi import FastAPI
 
@@ -47,7 +48,12 @@ def _admin_token(platform: Platform) -> str:
 
 
 async def run_embedded_factory(
-    app: FastAPI, platform: Platform, *, devices: int, stop_event: asyncio.Event
+    app: FastAPI,
+    platform: Platform,
+    *,
+    devices: int,
+    stop_event: asyncio.Event,
+    on_ready: Callable[[int], None] | None = None,
 ) -> FactoryStats:
     """Provision the demo enterprise through the app, then publish until ``stop_event``; a random
     fault (SKAB anomaly, stuck sensor, spikes, outage) hits some device every two minutes."""
@@ -56,6 +62,8 @@ async def run_embedded_factory(
     async with httpx.AsyncClient(transport=transport, base_url="http://helan.internal") as client:
         sims = await provision(client, _admin_token(platform), plan)
     log.info("simulated factory: %d devices provisioned in tenant %r", len(sims), plan.tenant)
+    if on_ready is not None:
+        on_ready(len(sims))
     faults = random_faults(
         [(d.device_id, d.kind.kind) for d in sims],
         every_s=FAULT_EVERY_S,
