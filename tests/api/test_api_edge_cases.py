@@ -229,3 +229,31 @@ def test_event_ids_do_not_number_every_tenants_events(world: World) -> None:
     store.write([EventRow("acme", "pump-1", t0, "jam", "fault", {"n": 1})])
     events = world.api.ok("GET", f"{ACME}/events?event=jam", world.a.viewer)
     assert [e["id"] for e in events["items"]] == [f"pump-1:jam:{t0}"]
+
+
+def test_openapi_documents_the_ingest_bodies(world: World) -> None:
+    paths = world.api.client.get("/openapi.json").json()["paths"]
+    bulk = paths["/api/v1/tenants/{tenant}/ingest"]["post"]
+    content = bulk["requestBody"]["content"]
+    assert set(content) == {
+        "application/json",
+        "application/vnd.apache.arrow.stream",
+        "text/csv",
+    }
+    rows, columns = content["application/json"]["schema"]["oneOf"]
+    assert rows["items"]["required"] == ["device", "metric", "ts", "value"]
+    assert "values" in columns["properties"]
+    answer = bulk["responses"]["200"]["content"]["application/json"]["schema"]
+    assert answer["required"] == ["accepted", "rejected", "errors"]
+    device = paths["/api/v1/devices/me/telemetry"]["post"]["requestBody"]["content"]
+    assert "values" in device["application/json"]["schema"]["oneOf"][0]["properties"]
+    # The documented example is a body the route accepts.
+    example = content["application/json"]["examples"]["columns"]["value"]
+    example = {**example, "ts": [now_ms() - 2000, now_ms() - 1000]}
+    example["values"] = {"temp": [21.5, 21.6]}
+    r = world.api.client.post(
+        f"{ACME}/ingest",
+        content=orjson.dumps(example),
+        headers={**world.a.operator, "Content-Type": "application/json"},
+    )
+    assert r.json()["accepted"] == 2, r.text

@@ -56,6 +56,115 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+_SCALAR: dict[str, Any] = {"type": ["number", "boolean", "string"]}
+_TS: dict[str, Any] = {
+    "description": "Epoch milliseconds or RFC 3339 with a UTC offset",
+    "type": ["integer", "string"],
+}
+_ROW: dict[str, Any] = {
+    "type": "object",
+    "required": ["device", "metric", "ts", "value"],
+    "properties": {
+        "device": {"type": "string"},
+        "metric": {"type": "string"},
+        "ts": _TS,
+        "value": _SCALAR,
+    },
+}
+_COLUMNS: dict[str, Any] = {
+    "type": "object",
+    "required": ["device", "ts", "values"],
+    "properties": {
+        "device": {"type": "string"},
+        "ts": {"type": "array", "items": _TS},
+        "values": {
+            "type": "object",
+            "description": "metric -> one value per entry of ts",
+            "additionalProperties": {"type": "array", "items": _SCALAR},
+        },
+    },
+}
+_ANSWER: dict[str, Any] = {
+    "type": "object",
+    "required": ["accepted", "rejected", "errors"],
+    "properties": {
+        "accepted": {"type": "integer"},
+        "rejected": {"type": "integer"},
+        "errors": {
+            "type": "array",
+            "description": "The first 100 rejected points with their reason; the rest counted",
+            "items": {"type": "object"},
+        },
+    },
+}
+# The body is read by hand (four formats, streamed size limit), so OpenAPI is told its shapes.
+BULK_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            JSON: {
+                "schema": {"oneOf": [{"type": "array", "items": _ROW}, _COLUMNS]},
+                "examples": {
+                    "rows": {
+                        "value": [
+                            {
+                                "device": "pump-1",
+                                "metric": "temp",
+                                "ts": 1714521600000,
+                                "value": 21.5,
+                            }
+                        ]
+                    },
+                    "columns": {
+                        "value": {
+                            "device": "pump-1",
+                            "ts": [1714521600000, 1714521601000],
+                            "values": {"temp": [21.5, 21.6], "running": [True, True]},
+                        }
+                    },
+                },
+            },
+            ARROW: {
+                "schema": {"type": "string", "format": "binary"},
+                "description": "Arrow IPC stream with columns device, metric, ts (int64 ms), "
+                "value (float64) and optionally text",
+            },
+            CSV: {
+                "schema": {"type": "string"},
+                "example": "device,metric,ts,value\npump-1,temp,1714521600000,21.5\n",
+            },
+        },
+    },
+    "responses": {"200": {"content": {JSON: {"schema": _ANSWER}}}},
+}
+NATIVE_MESSAGE: dict[str, Any] = {
+    "type": "object",
+    "required": ["values"],
+    "properties": {
+        "ts": _TS,
+        "values": {"type": "object", "additionalProperties": _SCALAR},
+    },
+}
+DEVICE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            JSON: {
+                "schema": {
+                    "description": "The MQTT telemetry payload: one message or a list of them",
+                    "oneOf": [
+                        NATIVE_MESSAGE,
+                        {"type": "array", "items": NATIVE_MESSAGE},
+                    ],
+                },
+                "example": {"ts": 1714521600000, "values": {"temp": 21.5, "running": True}},
+            }
+        },
+    },
+    "responses": {"200": {"content": {JSON: {"schema": _ANSWER}}}},
+}
+
+
 def _answer(accepted: int, rejected: int, errors: list[dict[str, Any]]) -> Response:
     body: dict[str, Any] = {"accepted": accepted, "rejected": rejected, "errors": errors}
     status = 200
@@ -69,6 +178,7 @@ def _answer(accepted: int, rejected: int, errors: list[dict[str, Any]]) -> Respo
     "/api/v1/tenants/{tenant}/ingest",
     summary="Bulk ingest (JSON rows or columns, Arrow IPC stream, CSV)",
     responses={400: {}, 413: {}, 415: {}, 422: {}, 503: {}},
+    openapi_extra=BULK_BODY,
 )
 async def ingest_bulk(
     tenant: str, request: Request, principal: Writer, platform: PlatformDep
@@ -108,6 +218,7 @@ async def ingest_bulk(
     "/api/v1/devices/me/telemetry",
     summary="A device sends its own telemetry (HTTP Basic device credential; MQTT payload)",
     responses={400: {}, 413: {}, 415: {}, 422: {}, 503: {}},
+    openapi_extra=DEVICE_BODY,
 )
 async def device_telemetry(
     request: Request, principal: CurrentPrincipal, platform: PlatformDep
