@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from helan.config import Settings
+from helan.ingest.reasons import TOPIC_NOT_ALLOWED
 from helan.jobs import Scheduler
 
 if TYPE_CHECKING:
@@ -186,9 +187,14 @@ class Platform:
             live=self.live,
             host=self.settings.http_host,
             data_dir=self.settings.data_dir,
+            on_refused=self._count_refused_publish,
         )
         await broker.start()
         return broker
+
+    def _count_refused_publish(self, tenant: str, device: str) -> None:
+        """A publish outside the device's topics counts in its tenant's ingest report."""
+        self.pipeline.counters.rejected(tenant, {TOPIC_NOT_ALLOWED: 1})
 
     async def stop(self) -> None:
         if self.apps is not None:

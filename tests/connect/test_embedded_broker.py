@@ -117,7 +117,10 @@ async def test_device_may_not_take_the_ingest_session(broker, ingest, tenant) ->
 
 async def test_publish_outside_its_rights_disconnects(broker, ingest, tenant, store) -> None:
     """dev-0's credential on dev-1's topic and another tenant's: nothing stored, and the device
-    is disconnected (NATS would PUBACK and drop it; MQTT 3.1.1 has no negative PUBACK)."""
+    is disconnected (NATS would PUBACK and drop it; MQTT 3.1.1 has no negative PUBACK), and each
+    refusal reaches the platform's error report (the callout's on_refused)."""
+    refused: list[tuple[str, str]] = []
+    broker.callout.on_refused = lambda t, d: refused.append((t, d))
     dev = await connect(broker.port, f"{tenant}-dev-0", "secret-0")
     dev.publish(f"helan/v1/{tenant}/dev-0/telemetry", body(now_ms()))  # its own: stored
     await eventually(lambda: stored(store, tenant, "dev-0") == 1)
@@ -130,6 +133,7 @@ async def test_publish_outside_its_rights_disconnects(broker, ingest, tenant, st
     assert stored(store, tenant, "dev-1") == 0
     assert stored(store, "other", "dev-0") == 0
     assert broker.callout.kicked == 2
+    assert refused == [(tenant, "dev-0"), (tenant, "dev-0")]
     dev.close()
     other.close()
 

@@ -41,6 +41,8 @@ MISSING_OUTPUT = "missing_output"
 # Per events message: more than MAX_EVENTS_PER_MESSAGE events; or a process without an event
 # store (a stand-alone worker run without one refuses events rather than dropping them).
 TOO_MANY_EVENTS = "too_many_events"
+# A publish on a topic outside the device credential's rights (the broker closed the connection).
+TOPIC_NOT_ALLOWED = "topic_not_allowed"
 EVENTS_UNAVAILABLE = "events_unavailable"
 
 MAX_EVENTS_PER_MESSAGE = 1000

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,7 +38,10 @@ class EmbeddedBroker:
         live: LiveState | None = None,
         host: str = "127.0.0.1",
         data_dir: Path = Path("var"),
+        on_refused: Callable[[str, str], None] | None = None,
     ) -> None:
+        """``on_refused(tenant, device)``: called for each publish refused as outside the
+        device's rights, so it counts in the device's tenant's error report."""
         self.port = port
         self.host = host
         self.directory = directory
@@ -45,7 +49,7 @@ class EmbeddedBroker:
         self.store_dir = data_dir / "nats"
         self._key = AccountKey()
         self._server: NatsServer | None = None
-        self.callout = AuthCallout(directory, self._key, live)
+        self.callout = AuthCallout(directory, self._key, live, on_refused=on_refused)
         self._kicks: set[asyncio.Task[None]] = set()
 
     @property

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,9 @@ class AuthCallout:
     directory: DeviceDirectory
     key: jwt.AccountKey
     live: LiveState | None = None
+    # (tenant, device) of each publish refused as outside its rights: the platform counts it
+    # in the tenant's ingest report as ``topic_not_allowed``.
+    on_refused: Callable[[str, str], None] | None = None
     refused: int = 0  # connections refused (bad credential, disabled device, stolen client id)
     kicked: int = 0  # connections closed for publishing outside their rights
     _nc: Nats | None = None
@@ -133,6 +137,8 @@ class AuthCallout:
         who = f"{ref.device}@{ref.tenant}" if ref is not None else f"client {cid}"
         log.warning("MQTT %s published on %r outside its rights: disconnected", who, subject)
         self.kicked += 1
+        if ref is not None and self.on_refused is not None:
+            self.on_refused(ref.tenant, ref.device)
         try:
             await nc.request(f"$SYS.REQ.SERVER.{server_id}.KICK", orjson.dumps({"cid": cid}), 2)
         except (TimeoutError, nats.errors.Error) as exc:
