@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## Start the platform with embedded defaults (SQLite, DuckDB, embedded MQTT broker) and the simulated factory.
-run: $(STAMP)
+run: $(STAMP) $(CJK_FONT)
 	$(BIN)/helan run --sim
 
 # The console's browser tests drive Debian's Chromium (Playwright never downloads a browser here).
@@ -25,8 +25,15 @@ $(CHROMIUM):
 	command -v apt-get >/dev/null || { echo "install Chromium at $(CHROMIUM)"; exit 1; }
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
+# Chinese text in the console's screenshots and in PDF reports: WenQuanYi Micro Hei (TrueType
+# outlines, which ReportLab embeds; Noto CJK's CFF outlines it cannot).
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+$(CJK_FONT):
+	command -v apt-get >/dev/null || { echo "install a CJK font (fonts-wqy-microhei)"; exit 1; }
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null
+
 ## The whole test suite: both storage backends, the machine's Mosquitto and PostgreSQL, and the embedded-only path.
-test: $(STAMP) $(CHROMIUM)
+test: $(STAMP) $(CHROMIUM) $(CJK_FONT)
 	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadgroup
 
 ## Lint, type-check (strict on the package) and check the layers (import-linter contracts in pyproject.toml).

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -77,3 +78,31 @@ def mosquitto_url() -> str:
     if not _reachable(host, int(port)):
         pytest.fail(f"Mosquitto is required at {MOSQUITTO}")
     return MOSQUITTO
+
+
+@pytest.fixture
+def nats_url() -> str:
+    """The machine's NATS server with JetStream (CI starts it); its absence is a failure."""
+    url = os.environ.get("HELAN_TEST_NATS", "nats://127.0.0.1:4222")
+    host, port = url.split("://", 1)[1].rsplit(":", 1)
+    if not _reachable(host, int(port)):
+        pytest.fail(f"NATS is required at {url}")
+    return url
+
+
+MOSQUITTO_BIN = "/usr/sbin/mosquitto"
+
+
+def start_mosquitto(conf: Path, port: int) -> subprocess.Popen[bytes]:
+    """A private Mosquitto on ``conf``, once it accepts connections on ``port``."""
+    proc = subprocess.Popen([MOSQUITTO_BIN, "-c", str(conf)], stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "") from None
+            time.sleep(0.05)

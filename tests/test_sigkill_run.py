@@ -28,14 +28,23 @@ from tests.conftest import free_port
 TOTAL = 20_000
 
 
-def publish(port: int, username: str, password: str, progress: str, base_ts: int) -> None:
+def publish(
+    port: int,
+    username: str,
+    password: str,
+    progress: str,
+    base_ts: int,
+    topic: str = "helan/v1/acme/pump-1/telemetry",
+) -> None:
     """The publisher process: TOTAL QoS 1 messages (one point each, distinct timestamps from
     ``base_ts``, recent enough for retention to keep) at a few thousand a second, through the
     broker's restart; writes how many were PUBACKed."""
     pending: dict[int, int] = {}
     acked: set[int] = set()
     client = paho.Client(
-        paho.CallbackAPIVersion.VERSION2, client_id="sigkill-publisher", protocol=paho.MQTTv311
+        paho.CallbackAPIVersion.VERSION2,
+        client_id=f"publisher-{os.getpid()}",
+        protocol=paho.MQTTv311,
     )
     client.username_pw_set(username, password)
     client.max_queued_messages_set(0)
@@ -52,7 +61,7 @@ def publish(port: int, username: str, password: str, progress: str, base_ts: int
     out = Path(progress)
     for i in range(TOTAL):
         body = orjson.dumps({"ts": base_ts + i, "values": {"pressure": float(i % 100)}})
-        info = client.publish("helan/v1/acme/pump-1/telemetry", body, qos=1)
+        info = client.publish(topic, body, qos=1)
         pending[info.mid] = i
         if i % 100 == 99:
             out.write_text(str(len(acked)))
@@ -149,7 +158,9 @@ def test_sigkill_of_helan_run_loses_no_acknowledged_point(tmp_path: Path) -> Non
         store.close()
 
 
-def _provision(http_port: int, admin_password: str) -> tuple[dict[str, str], str]:
+def _provision(
+    http_port: int, admin_password: str, tenant: str = "acme"
+) -> tuple[dict[str, str], str]:
     """A pump type with one float metric and a device of it: the admin's auth header and the
     device's MQTT password."""
     with httpx.Client(base_url=f"http://127.0.0.1:{http_port}", timeout=10) as api:
@@ -157,18 +168,18 @@ def _provision(http_port: int, admin_password: str) -> tuple[dict[str, str], str
         r.raise_for_status()
         auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
         pump = {"id": "pump", "name": "Pump", "properties": [{"name": "pressure", "type": "float"}]}
-        r = api.post("/api/v1/tenants/acme/device-types", json=pump, headers=auth)
+        r = api.post(f"/api/v1/tenants/{tenant}/device-types", json=pump, headers=auth)
         assert r.status_code == 201, r.text
         device = {"id": "pump-1", "name": "Pump 1", "device_type": "pump"}
-        r = api.post("/api/v1/tenants/acme/devices", json=device, headers=auth)
+        r = api.post(f"/api/v1/tenants/{tenant}/devices", json=device, headers=auth)
         assert r.status_code == 201, r.text
         return auth, str(r.json()["password"])
 
 
-def _stored(http_port: int, auth: dict[str, str]) -> int:
+def _stored(http_port: int, auth: dict[str, str], tenant: str = "acme") -> int:
     """Points of pump-1 the REST API counts (daily buckets)."""
     r = httpx.get(
-        f"http://127.0.0.1:{http_port}/api/v1/tenants/acme/devices/pump-1/telemetry",
+        f"http://127.0.0.1:{http_port}/api/v1/tenants/{tenant}/devices/pump-1/telemetry",
         params={"metrics": "pressure", "bucket": "1d", "fn": "count", "start": 0},
         headers=auth,
         timeout=10,

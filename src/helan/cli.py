@@ -72,11 +72,23 @@ def run(
     config: Annotated[Path | None, typer.Option(help="TOML settings file.")] = None,
     host: Annotated[str | None, typer.Option(help="HTTP bind address.")] = None,
     port: Annotated[int | None, typer.Option(help="HTTP port.")] = None,
+    role: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Roles to run: all (default), api, ingest, rules, apps, ident; repeat or "
+            "comma-separate. Roles in separate processes share HELAN_STREAM_URL (NATS JetStream)."
+        ),
+    ] = None,
 ) -> None:
     """Start the platform: REST API, MQTT ingest (embedded broker unless HELAN_MQTT_URL is set)."""
+    from helan.platform import parse_roles
     from helan.serve import serve
 
-    serve(config=config, host=host, port=port, sim=sim, sim_devices=sim_devices)
+    try:
+        roles = parse_roles(role or ["all"])
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--role") from exc
+    serve(config=config, host=host, port=port, sim=sim, sim_devices=sim_devices, roles=roles)
 
 
 def main() -> None:

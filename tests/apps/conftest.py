@@ -33,7 +33,7 @@ async def services(settings: Settings) -> AsyncIterator[AppServices]:
         s.add(Device(tenant_id="beta", id="pump-1", name="Pump 1", credential_hash="x"))
     telemetry = open_store(settings)
     live = LiveState(offline_after_s=60)
-    pipeline = IngestPipeline(telemetry, live, settings)
+    pipeline = IngestPipeline(telemetry, live, settings, events=EventStore(meta))
     await pipeline.start()
     scheduler = Scheduler(stop_grace_s=1)
     await scheduler.start()
@@ -41,8 +41,7 @@ async def services(settings: Settings) -> AsyncIterator[AppServices]:
         meta=meta,
         telemetry=telemetry,
         live=live,
-        submit=pipeline.submit,
-        events=EventStore(meta),
+        ingest=pipeline,
         scheduler=scheduler,
         installs=AppInstalls(meta),
     )

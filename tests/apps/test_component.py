@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 import tests.apps.sample_app as sample
 from helan.api.errors import install as errors_install
-from helan.apps import CommittedBatch, Subscription, hookimpl
+from helan.apps import CommittedBatch, CommittedEvents, Subscription, hookimpl
 from helan.apps.component import AppsComponent
 from helan.apps.manager import AppManager
 from helan.apps.migrations import version_table
@@ -135,16 +135,18 @@ async def test_hook_migrations_run_in_the_apps_own_version_table(
 async def test_hook_committed_data_reaches_only_installed_tenants(
     services: AppServices, apps: AppsComponent
 ) -> None:
-    await apps.deliver_batch(_points("acme", "beta", "acme"), historical=True)
-    await apps.deliver_batch(_points("beta"))  # nothing of acme: not delivered at all
+    await apps.on_committed(CommittedBatch(_points("acme", "beta", "acme"), historical=True))
+    await apps.on_committed(
+        CommittedBatch(_points("beta"))
+    )  # nothing of acme: not delivered at all
     assert len(sample.BATCHES) == 1
     assert sample.BATCHES[0].points["tenant"].to_pylist() == ["acme", "acme"]
     assert sample.BATCHES[0].historical is True
     rows = [EventRow(t, "d", 1, "jam", "fault", {}) for t in ("beta", "acme")]
-    await apps.deliver_events(rows)
+    await apps.on_committed(CommittedEvents(rows))
     assert [r.tenant for r in sample.EVENTS[0].rows] == ["acme"]
     services.installs.uninstall("acme", "sample")
-    await apps.deliver_batch(_points("acme"))
+    await apps.on_committed(CommittedBatch(_points("acme")))
     assert len(sample.BATCHES) == 1
 
 
@@ -182,7 +184,7 @@ async def test_a_failing_app_does_not_stop_the_others(
     with caplog.at_level(logging.ERROR):
         await component.start()
         try:
-            await component.deliver_batch(_points("acme"))
+            await component.on_committed(CommittedBatch(_points("acme")))
         finally:
             await component.stop()
     assert seen == [1]  # good got it; dead never subscribed

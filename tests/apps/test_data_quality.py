@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from helan.apps import CommittedBatch
 from helan.apps.builtin.data_quality import app as dq
 from helan.apps.component import AppsComponent
 from helan.apps.manager import AppManager
@@ -39,8 +40,8 @@ async def test_counts_become_a_derived_metric(services: AppServices, apps: AppsC
         [1.0, 2.0, 3.0, 4.0],
     )
     backfill = batch_from_columns(["acme"], ["press-2"], ["temp"], [NOW - 3_600_000], [5.0])
-    await apps.deliver_batch(live)
-    await apps.deliver_batch(backfill, historical=True)
+    await apps.on_committed(CommittedBatch(live))
+    await apps.on_committed(CommittedBatch(backfill, historical=True))
     assert dict(dq.counts(sdk).current) == {("acme", "press-1"): 2}
 
     assert await dq.flush(sdk, now_ms=NOW) == 2

@@ -91,7 +91,7 @@ async def test_malformed_points_are_refused_whole(
 
 
 async def test_events_are_raised_and_listed_per_tenant(services: AppServices, sdk: AppSDK) -> None:
-    services.events.write([EventRow("beta", "pump-1", NOW, "leak", "fault", {})])
+    services.ingest.events.write([EventRow("beta", "pump-1", NOW, "leak", "fault", {})])
     scope = sdk.tenant("acme")
     assert await scope.raise_event("press-1", "overheat", level="warning", ts_ms=NOW)
     assert not await scope.raise_event("press-1", "overheat", level="warning", ts_ms=NOW)
@@ -112,7 +112,7 @@ async def test_events_are_raised_and_listed_per_tenant(services: AppServices, sd
 async def test_live_values_come_from_committed_device_data(
     services: AppServices, sdk: AppSDK
 ) -> None:
-    await services.submit(batch_from_columns(["acme"], ["press-1"], ["temp"], [NOW], [71.5]))
+    await services.ingest.submit(batch_from_columns(["acme"], ["press-1"], ["temp"], [NOW], [71.5]))
     latest = await sdk.tenant("acme").latest("press-1")
     assert latest["temp"].value == 71.5
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import socket
-import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -23,7 +21,7 @@ import orjson
 import pytest
 import sqlalchemy as sa
 from mqtt_helpers import Device, now_ms
-from tests.conftest import eventually, free_port
+from tests.conftest import eventually, free_port, start_mosquitto
 from typer.testing import CliRunner
 
 from helan.admin.bootstrap import bootstrap_admin
@@ -284,20 +282,6 @@ class World:
     def stored(self, device: str) -> int:
         q = RawQuery(tenant="acme", device=device, metric="pressure", start_ms=0, end_ms=2**62)
         return self.platform.telemetry.raw(q).num_rows
-
-
-def start_mosquitto(conf: Path, port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "") from None
-            time.sleep(0.05)
 
 
 @pytest.fixture

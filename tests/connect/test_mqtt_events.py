@@ -84,7 +84,6 @@ async def plant(tmp_path: Path, mosquitto_url: str) -> AsyncIterator[Plant]:
         settings,
         client_id=f"ingest-{tenant}",
         tenants=[tenant],
-        events=EventStore(platform.meta),
     )
     await ingest.start()
     http = httpx.AsyncClient(
@@ -178,7 +177,7 @@ class FlakyEvents:
         self.inner = inner
         self.mode = "down"
 
-    def write(self, rows: Sequence[EventRow]) -> int:
+    def write(self, rows: Sequence[EventRow]) -> list[EventRow]:
         if self.mode == "down":
             raise OSError("metadata database offline")
         new = self.inner.write(rows)
@@ -206,7 +205,9 @@ async def test_failed_event_write_is_not_acknowledged_and_redelivery_is_stored_o
     tenant = unique_tenant()
     flaky = FlakyEvents(EventStore(meta))
     live = LiveState(offline_after_s=60)
-    pipeline = IngestPipeline(store, live, settings.model_copy(update={"ingest_batch_ms": 20}))
+    pipeline = IngestPipeline(
+        store, live, settings.model_copy(update={"ingest_batch_ms": 20}), events=flaky
+    )
     await pipeline.start()
     ingest = MqttIngest(
         mosquitto_url,
@@ -216,7 +217,6 @@ async def test_failed_event_write_is_not_acknowledged_and_redelivery_is_stored_o
         settings,
         client_id=f"ingest-{tenant}",
         tenants=[tenant],
-        events=flaky,
     )
     await ingest.start()
     device = Device(port_of(mosquitto_url))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from helan.edge.adapters.base import CommandFailed, CommandRefused
@@ -118,3 +120,27 @@ async def test_subscription_recovers_after_server_restart(opcua_plc: SimulatedOp
     bad = next(s for s in got if s.bad)
     assert set(bad.bad) == {"temperature", "count", "running", "setpoint"}
     assert adapter.status.reconnects >= 1
+
+
+async def test_first_values_count_while_items_are_still_being_made(
+    opcua_plc: SimulatedOpcUaPlc, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server sends an item's first value as soon as the item exists; a slow creation of
+    the next items (a large node list, a busy server) must not drop it (it once did)."""
+    from asyncua.common.subscription import Subscription
+
+    async def slowly(self: Subscription, *args: object, **kwargs: object) -> object:
+        made = await made_by_asyncua(self, *args, **kwargs)
+        await asyncio.sleep(0.3)  # six publishing intervals before the next item
+        return made
+
+    made_by_asyncua = Subscription.create_monitored_items
+    monkeypatch.setattr(Subscription, "create_monitored_items", slowly)
+    adapter = OpcUaAdapter(_conn(opcua_plc))
+    got: list[SampleSet] = []
+    await adapter.start(got.extend)
+    try:
+        await eventually(lambda: all(_latest(got, m) is not None for m in ("running", "setpoint")))
+        assert isinstance(_latest(got, "temperature"), float)  # made first, sent first
+    finally:
+        await adapter.stop()

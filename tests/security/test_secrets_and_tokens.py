@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from helan.config import Settings
 from helan.core.errors import Unauthenticated
-from helan.security.hashing import (
+from helan.core.hashing import (
     digest_matches,
     hash_password,
     new_token,

@@ -1,2 +1,2 @@
-"""`helan admin` and the first start's platform administrator: operator tasks that sit above the API
-(they reuse its rules) and below the CLI."""
+"""`helan admin` and the first start's platform administrator: operator tasks beside the API
+(they call the same services, so the same rules apply) and below the CLI."""

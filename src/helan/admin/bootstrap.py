@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from helan.config import Settings
 from helan.core.errors import Conflict
+from helan.core.hashing import hash_password
 from helan.security import audit
-from helan.security.hashing import hash_password
 from helan.security.principal import Role
 from helan.storage.meta.models import User
 from helan.storage.meta.store import MetaStore

@@ -1,5 +1,5 @@
-"""``helan admin``: provision from the shell, through the same code paths (and checks, and audit
-trail) as the REST API."""
+"""``helan admin``: provision from the shell through the services the REST API calls, so the
+same checks apply and the audit trail names the actor ``cli``."""
 
 from __future__ import annotations
 
@@ -10,14 +10,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from helan.admin.bootstrap import bootstrap_admin
 from helan.config import load_settings
-from helan.core.errors import HelanError, NotFound
-from helan.security.principal import Principal, Role
+from helan.core.errors import HelanError, ValidationFailed
+from helan.security.principal import PLATFORM_ROLES, Principal, Role
+from helan.services import devices, tenants, users
+from helan.services.paging import Window
 from helan.storage.meta.models import Tenant
 from helan.storage.meta.store import MetaStore
 
@@ -36,21 +37,14 @@ def _meta(config: Path | None) -> Iterator[MetaStore]:
     try:
         meta.migrate()
         yield meta
-    except ValidationError as exc:
-        for e in exc.errors():
-            err.print(f"[red]invalid {'.'.join(map(str, e['loc']))}: {e['msg']}[/]")
+    except ValidationFailed as exc:  # bad input: the usage error's code
+        err.print(f"[red]invalid: {exc.message}[/]", soft_wrap=True)
         raise typer.Exit(2) from None
     except HelanError as exc:
-        err.print(f"[red]{exc.code}: {exc.message}[/]")
+        err.print(f"[red]{exc.code}: {exc.message}[/]", soft_wrap=True)
         raise typer.Exit(1) from None
     finally:
         meta.close()
-
-
-def _require_tenant(meta: MetaStore, tenant: str) -> None:
-    with meta.session() as s:
-        if s.get(Tenant, tenant) is None:
-            raise NotFound(f"tenant {tenant!r} not found")
 
 
 @app.command("create-tenant")
@@ -64,62 +58,48 @@ def create_tenant(
     allow_auto_create: Annotated[bool, typer.Option()] = False,
     config: ConfigOpt = None,
 ) -> None:
-    from helan.api.routers import tenants
-    from helan.api.schemas.tenants import TenantCreate
-
+    new = tenants.NewTenant(
+        id=tenant_id,
+        name=name,
+        uscc=uscc,
+        industry=industry,
+        region=region,
+        retention_days=retention_days,
+        allow_auto_create=allow_auto_create,
+    )
     with _meta(config) as meta:
-        body = TenantCreate(
-            id=tenant_id,
-            name=name,
-            uscc=uscc,
-            industry=industry,
-            region=region,
-            retention_days=retention_days,
-            allow_auto_create=allow_auto_create,
-        )
-        out = tenants.create_tenant(body, CLI, meta)
-    console.print(f"created tenant [bold]{out.id}[/] ({out.name})")
+        row = tenants.create_tenant(meta, CLI, new)
+    console.print(f"created tenant [bold]{row.id}[/] ({row.name})")
 
 
 @app.command("create-user")
 def create_user(
     username: str,
-    role: Annotated[str, typer.Option(help="platform_admin, tenant_admin, operator, viewer")],
-    tenant: Annotated[str | None, typer.Option(help="Required unless platform_admin")] = None,
+    role: Annotated[
+        str, typer.Option(help="platform_admin, region_viewer, tenant_admin, operator, viewer")
+    ],
+    tenant: Annotated[str | None, typer.Option(help="Required for tenant roles")] = None,
+    region: Annotated[
+        str | None, typer.Option(help="GB/T 2260 code; required for region_viewer")
+    ] = None,
     password: Annotated[str | None, typer.Option(help="Omit to generate one")] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Create a user; a generated password is printed once."""
-    from helan.api.routers import users
-    from helan.api.schemas.users import UserCreate
-    from helan.security.hashing import hash_password
-    from helan.storage.meta.models import User
-
+    try:
+        granted = Role(role)
+    except ValueError:
+        raise typer.BadParameter(f"unknown role {role!r}") from None
+    if granted in PLATFORM_ROLES and tenant is not None:
+        raise typer.BadParameter(f"a {granted.value} belongs to no tenant")
+    if granted not in PLATFORM_ROLES and tenant is None:
+        raise typer.BadParameter("--tenant is required for tenant roles")
     shown = password or secrets.token_urlsafe(18)
     with _meta(config) as meta:
-        if role == Role.PLATFORM_ADMIN.value:
-            if tenant is not None:
-                raise typer.BadParameter("a platform admin belongs to no tenant")
-            checked = UserCreate(username=username, password=shown, role="viewer")
-            with meta.session() as s:
-                if s.get(User, username) is not None:
-                    raise typer.BadParameter(f"username {username!r} is taken")
-                s.add(
-                    User(
-                        username=checked.username,
-                        role=role,
-                        tenant_id=None,
-                        password_hash=hash_password(shown),
-                    )
-                )
-        else:
-            if tenant is None:
-                raise typer.BadParameter("--tenant is required for tenant roles")
-            _require_tenant(meta, tenant)
-            body = UserCreate.model_validate(
-                {"username": username, "password": shown, "role": role}
-            )
-            users.create_user(tenant, body, CLI, meta)
+        if tenant is not None:
+            tenants.get_tenant(meta, tenant)  # a missing tenant is named as such
+        new = users.NewUser(username=username, password=shown, role=granted, region=region)
+        users.create_user(meta, CLI, tenant, new)
     console.print(f"created user [bold]{username}[/] ({role})")
     if password is None:
         console.print(f"password (shown once): [bold yellow]{shown}[/]")
@@ -135,18 +115,15 @@ def create_device(
     config: ConfigOpt = None,
 ) -> None:
     """Create a device and print its MQTT/HTTP credential once."""
-    from helan.api.routers import devices
-    from helan.api.schemas.things import DeviceCreate
-
+    new = devices.NewDevice(
+        id=device_id, name=name or device_id, device_type=device_type, asset=asset
+    )
     with _meta(config) as meta:
-        _require_tenant(meta, tenant)
-        body = DeviceCreate(
-            id=device_id, name=name or device_id, device_type=device_type, asset=asset
-        )
-        out = devices.create_device(tenant, body, CLI, meta)
-    console.print(f"created device [bold]{out.id}[/] in {tenant}")
-    console.print(f"username: [bold]{out.username}[/]")
-    console.print(f"password (shown once): [bold yellow]{out.password}[/]")
+        tenants.get_tenant(meta, tenant)
+        created = devices.create_device(meta, CLI, tenant, new)
+    console.print(f"created device [bold]{created.device.id}[/] in {tenant}")
+    console.print(f"username: [bold]{created.credential.username}[/]")
+    console.print(f"password (shown once): [bold yellow]{created.credential.password}[/]")
 
 
 @app.command("mosquitto-files")
@@ -192,12 +169,19 @@ def mosquitto_files(config: ConfigOpt = None) -> None:
         )
 
 
+def _all_tenants(meta: MetaStore) -> list[Tenant]:
+    rows: list[Tenant] = []
+    while True:
+        found = tenants.list_tenants(meta, Window(limit=1000, offset=len(rows)))
+        rows += found.rows
+        if not found.rows or len(rows) >= found.total:
+            return rows
+
+
 @app.command("list-tenants")
 def list_tenants(config: ConfigOpt = None) -> None:
-    import sqlalchemy as sa
-
-    with _meta(config) as meta, meta.session() as s:
-        rows = s.scalars(sa.select(Tenant).order_by(Tenant.id)).all()
+    with _meta(config) as meta:
+        rows = _all_tenants(meta)
     table = Table("id", "name", "status", "credit code", "region", "retention (days)")
     for t in rows:
         table.add_row(t.id, t.name, t.status, t.uscc or "", t.region or "", str(t.retention_days))

@@ -18,6 +18,8 @@ from fastapi import FastAPI
 from helan import __version__
 from helan.api import errors, openapi
 from helan.api.limits import BULK_MAX_BODY, DEFAULT_MAX_BODY, RequestGuard
+from helan.observe.http import HttpMetrics
+from helan.observe.routes import ops_routes
 
 if TYPE_CHECKING:
     from helan.platform import Platform
@@ -37,6 +39,14 @@ ROUTERS = (
     "live",
     "commands",
     "events",
+    "regions",
+    "dashboards",
+    "stream",
+    "exports",
+    "reports",
+    "rules",
+    "alarms",
+    "notifications",
 )
 
 
@@ -54,10 +64,9 @@ def create_app(platform: Platform) -> FastAPI:
     openapi.install(app)
     max_body = platform.settings.max_request_bytes if platform is not None else DEFAULT_MAX_BODY
     app.add_middleware(RequestGuard, limit=partial(body_limit, max_body))
-
-    @app.get("/healthz", tags=["health"])
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
+    app.add_middleware(HttpMetrics)  # outside the guard: its refusals are timed too
+    # /metrics, /healthz, /readyz: no credentials (docs/operations.md: scrape privately).
+    app.router.routes.extend(ops_routes(getattr(platform, "readiness", dict)))
 
     for name in ROUTERS:
         module = importlib.import_module(f"helan.api.routers.{name}")

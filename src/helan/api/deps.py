@@ -4,7 +4,9 @@ Rules, in order: no usable credential → 401; a tenant the principal may not se
 tenant's objects do not exist for you, so nothing leaks); a role or API-key scope too weak for
 the action → 403. API-key scopes are matched to the resource family of the route (the last
 known static segment after ``{tenant}``: ``devices``, ``telemetry`` ...); routes outside every
-family need the ``admin`` scope, so a new route is closed to narrow keys by default.
+family need the ``admin`` scope, so a new route is closed to narrow keys by default. A region
+viewer sees no tenant (404 on every tenant route). The decisions are
+:mod:`helan.security.policy`'s; these dependencies only turn a refusal into its error.
 """
 
 from __future__ import annotations
@@ -22,8 +24,15 @@ from starlette.concurrency import run_in_threadpool
 from helan.core.errors import Forbidden, NotFound, Unauthenticated
 from helan.platform import Platform
 from helan.security.auth import Authenticator
-from helan.security.policy import key_allows, scope_family
-from helan.security.principal import ADMINS, WRITERS, Principal, Role
+from helan.security.policy import (
+    Decision,
+    may_admin,
+    may_admin_platform,
+    may_read,
+    may_write,
+    scope_family,
+)
+from helan.security.principal import Principal
 from helan.storage.meta import MetaStore
 
 MAX_LIMIT = 1000
@@ -107,15 +116,12 @@ def _family(request: Request) -> str:
     return scope_family(getattr(request.scope.get("route"), "path", ""))
 
 
-def _key_allows(principal: Principal, family: str, *, write: bool) -> bool:
-    return key_allows(principal.scopes, family, write=write)
-
-
-def _see_tenant(tenant: str, principal: Principal, auth: Authenticator) -> None:
-    if not principal.sees_tenant(tenant) or (
-        principal.role is Role.PLATFORM_ADMIN and not auth.tenant_exists(tenant)
-    ):
-        raise NotFound(f"tenant {tenant!r} not found")
+def enforce(decision: Decision) -> None:
+    """Raise the error of a refused policy decision: 404 when hidden, else 403."""
+    if decision.denial == "hidden":
+        raise NotFound(decision.reason)
+    if decision.denial is not None:
+        raise Forbidden(decision.reason)
 
 
 async def tenant_reader(
@@ -125,37 +131,34 @@ async def tenant_reader(
     auth: Annotated[Authenticator, Depends(get_auth)],
 ) -> Principal:
     """May read the tenant's objects."""
-    _see_tenant(tenant, principal, auth)
-    if principal.kind == "device":
-        raise Forbidden("a device credential may only send its own data")
-    if principal.kind == "api_key" and not _key_allows(principal, _family(request), write=False):
-        raise Forbidden(f"API key lacks the scope for this resource ({_family(request)})")
+    enforce(may_read(principal, tenant, _family(request), tenant_exists=auth.tenant_exists))
     return principal
 
 
 async def tenant_writer(
-    principal: Annotated[Principal, Depends(tenant_reader)], request: Request
+    tenant: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    auth: Annotated[Authenticator, Depends(get_auth)],
 ) -> Principal:
     """May change the tenant's devices, models, assets and data (operators and admins)."""
-    if principal.role not in WRITERS:
-        raise Forbidden(f"role {principal.role.value} may not modify this tenant's objects")
-    if principal.kind == "api_key" and not _key_allows(principal, _family(request), write=True):
-        raise Forbidden(f"API key lacks the write scope for this resource ({_family(request)})")
+    enforce(may_write(principal, tenant, _family(request), tenant_exists=auth.tenant_exists))
     return principal
 
 
-async def tenant_admin(principal: Annotated[Principal, Depends(tenant_reader)]) -> Principal:
+async def tenant_admin(
+    tenant: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    auth: Annotated[Authenticator, Depends(get_auth)],
+) -> Principal:
     """May manage the tenant's users, keys and settings and read its audit trail."""
-    if principal.role not in ADMINS or (
-        principal.kind == "api_key" and "admin" not in principal.scopes
-    ):
-        raise Forbidden("tenant administrator rights required")
+    enforce(may_admin(principal, tenant, _family(request), tenant_exists=auth.tenant_exists))
     return principal
 
 
 async def platform_admin(principal: CurrentPrincipal) -> Principal:
-    if principal.role is not Role.PLATFORM_ADMIN:
-        raise Forbidden("platform administrator rights required")
+    enforce(may_admin_platform(principal))
     return principal
 
 

@@ -5,7 +5,8 @@ through the same :class:`~helan.apps.manager.AppManager`. Hooks are in :mod:`.ho
 what apps may touch is :mod:`.sdk`. See docs/apps.md.
 """
 
-from helan.apps.descriptors import CommittedBatch, CommittedEvents, ConsolePage, Subscription
+from helan.apps.descriptors import ConsolePage, Subscription
 from helan.apps.hookspecs import hookimpl
+from helan.ingest.stream import CommittedBatch, CommittedEvents
 
 __all__ = ["CommittedBatch", "CommittedEvents", "ConsolePage", "Subscription", "hookimpl"]

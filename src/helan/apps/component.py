@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,18 +21,13 @@ import pyarrow.compute as pc
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
-from helan.apps.descriptors import (
-    CommittedBatch,
-    CommittedEvents,
-    ConsolePage,
-    Subscription,
-)
+from helan.apps.descriptors import ConsolePage, Subscription
 from helan.apps.installs import AppInstalls
 from helan.apps.manager import AppManager
 from helan.apps.migrations import upgrade_app
 from helan.apps.sdk import AppSDK, AppServices
 from helan.core.errors import HelanError, NotFound
-from helan.core.events import EventRow
+from helan.ingest.stream import Committed, CommittedBatch, CommittedEvents
 from helan.jobs import Interval, JobSpec
 
 log = logging.getLogger(__name__)
@@ -41,6 +36,7 @@ T = TypeVar("T")
 INSTALLS_JOB = "apps:installs-refresh"
 INSTALLS_REFRESH_S = 5.0
 API_PREFIX = "/api/v1/apps"
+STREAM_NAME = "apps"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +46,7 @@ class AppPage:
 
 
 class AppsComponent:
-    """The platform's apps; a :class:`~helan.apps.descriptors.CommittedSink` for the stream."""
+    """The platform's apps: one subscriber (``apps``) of the committed-data stream."""
 
     name = "apps"
 
@@ -149,6 +145,7 @@ class AppsComponent:
         for app_id, sdk in self.sdks.items():
             if await self._start_app(app_id, sdk):
                 self._started.append(app_id)
+        self._services.ingest.stream.subscribe(STREAM_NAME, self.on_committed)
 
     async def _start_app(self, app_id: str, sdk: AppSDK) -> bool:
         try:
@@ -170,6 +167,7 @@ class AppsComponent:
         return True
 
     async def stop(self) -> None:
+        await self._services.ingest.stream.unsubscribe(STREAM_NAME)
         for job_id in reversed(self._jobs):
             self._services.scheduler.remove(job_id)
         self._jobs.clear()
@@ -184,28 +182,26 @@ class AppsComponent:
 
     # -- committed data ----------------------------------------------------------------------
 
-    async def deliver_batch(self, points: pa.Table, *, historical: bool = False) -> None:
-        """Hand committed ``points`` to each subscribed app, cut to the app's tenants."""
+    async def on_committed(self, item: Committed) -> None:
+        """The apps' subscriber of the committed-data stream: each subscribed app gets what is
+        of its tenants only; one app's failing handler does not keep the others from theirs."""
         for app_id, sub in list(self._subscriptions.items()):
-            if sub.on_batch is None:
-                continue
             tenants = self.sdks[app_id].tenants()
             if not tenants:
                 continue
-            mask = pc.is_in(points["tenant"], value_set=pa.array(sorted(tenants), pa.string()))
-            mine = points.filter(mask)
-            if mine.num_rows:
-                await _isolated(app_id, sub.on_batch(CommittedBatch(mine, historical)))
-
-    async def deliver_events(self, rows: Sequence[EventRow]) -> None:
-        """Hand committed device events to each subscribed app, cut to the app's tenants."""
-        for app_id, sub in list(self._subscriptions.items()):
-            if sub.on_events is None:
-                continue
-            tenants = self.sdks[app_id].tenants()
-            mine = [r for r in rows if r.tenant in tenants]
-            if mine:
-                await _isolated(app_id, sub.on_events(CommittedEvents(mine)))
+            if isinstance(item, CommittedBatch):
+                if sub.on_batch is None:
+                    continue
+                value_set = pa.array(sorted(tenants), pa.string())
+                mine = item.points.filter(pc.is_in(item.points["tenant"], value_set=value_set))
+                if mine.num_rows:
+                    cut = CommittedBatch(mine, item.historical, item.committed_ms)
+                    await _isolated(app_id, sub.on_batch(cut))
+            elif sub.on_events is not None:
+                rows = [r for r in item.rows if r.tenant in tenants]
+                if rows:
+                    cut_events = CommittedEvents(rows, item.historical, item.committed_ms)
+                    await _isolated(app_id, sub.on_events(cut_events))
 
 
 def _inside(target: Path, root: Path) -> bool:

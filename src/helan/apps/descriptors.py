@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-import pyarrow as pa
+from typing import Any
 
 from helan.core.errors import ValidationFailed
-from helan.core.events import EventRow
+from helan.ingest.stream import CommittedBatch, CommittedEvents
 
 # An app's id is its entry-point name: it prefixes job ids, route paths and scopes.
 APP_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -38,22 +36,6 @@ class ConsolePage:
             )
 
 
-@dataclass(frozen=True, slots=True)
-class CommittedBatch:
-    """Points the store has made durable, in POINT_SCHEMA, only of tenants that installed the
-    app. ``historical`` marks backfill (store-and-forward): old data that must not look live."""
-
-    points: pa.Table
-    historical: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class CommittedEvents:
-    """Device events the store has made durable, only of tenants that installed the app."""
-
-    rows: Sequence[EventRow]
-
-
 BatchHandler = Callable[[CommittedBatch], Coroutine[Any, Any, None]]
 EventsHandler = Callable[[CommittedEvents], Coroutine[Any, Any, None]]
 
@@ -64,12 +46,3 @@ class Subscription:
 
     on_batch: BatchHandler | None = None
     on_events: EventsHandler | None = None
-
-
-class CommittedSink(Protocol):
-    """What the apps component offers the committed-data stream (helan.ingest's subscriber
-    calls these after each commit; :class:`~helan.apps.component.AppsComponent` is one)."""
-
-    async def deliver_batch(self, points: pa.Table, *, historical: bool = False) -> None: ...
-
-    async def deliver_events(self, rows: Sequence[EventRow]) -> None: ...

@@ -14,7 +14,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -23,10 +23,12 @@ import sqlalchemy as sa
 from helan.apps.installs import AppInstalls
 from helan.core import ids
 from helan.core.errors import Forbidden, ValidationFailed
-from helan.core.events import EventRow, EventSink
+from helan.core.events import EventRow
 from helan.core.points import batch_from_columns
 from helan.ingest.live import Latest, LiveState
+from helan.ingest.pipeline import IngestPipeline
 from helan.jobs import JobSpec, Scheduler
+from helan.security.policy import app_may_act
 from helan.storage.meta import MetaStore
 from helan.storage.meta.models import Device, DeviceEvent
 from helan.storage.telemetry.base import AggFn, AggQuery, RawQuery, TelemetryStore
@@ -43,8 +45,7 @@ class AppServices:
     meta: MetaStore
     telemetry: TelemetryStore
     live: LiveState
-    submit: Callable[[pa.Table], Awaitable[int]]  # the ingest entry: durable on return
-    events: EventSink
+    ingest: IngestPipeline  # the one ingest entry: durable on return, then on the stream
     scheduler: Scheduler
     installs: AppInstalls
 
@@ -109,8 +110,9 @@ class TenantScope:
         self._s = sdk._services
 
     def check(self) -> None:
-        if self.tenant not in self.sdk.tenants():
-            raise Forbidden(f"app {self.sdk.app_id!r} is not installed for tenant {self.tenant!r}")
+        decision = app_may_act(self.sdk.app_id, self.tenant, self.sdk.tenants())
+        if not decision:
+            raise Forbidden(decision.reason)
 
     async def query(
         self, device: str, metric: str, start_ms: int, end_ms: int, *, limit: int = 1000
@@ -227,7 +229,7 @@ class TenantScope:
             [p.value for p in points],
             [p.text for p in points],
         )
-        return await self._s.submit(batch)
+        return await self._s.ingest.submit(batch)
 
     async def raise_event(
         self,
@@ -250,7 +252,7 @@ class TenantScope:
         row = EventRow(
             self.tenant, device, ts, event, level, {"app": self.sdk.app_id, **(data or {})}
         )
-        return await asyncio.to_thread(self._s.events.write, [row]) == 1
+        return len(await self._s.ingest.submit_events([row])) == 1
 
 
 def _check_point(p: DerivedPoint) -> None:

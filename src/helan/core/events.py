@@ -23,8 +23,8 @@ class EventRow:
 
 
 class EventSink(Protocol):
-    def write(self, rows: Sequence[EventRow]) -> int:
+    def write(self, rows: Sequence[EventRow]) -> list[EventRow]:
         """Make ``rows`` durable before returning; an event already stored under the same
-        (tenant, device, event, ts) is skipped (MQTT QoS 1 redelivers). Returns how many were
-        new. Raises on any failure: then none of ``rows`` counts as stored."""
+        (tenant, device, event, ts) is skipped (MQTT QoS 1 redelivers). Returns the rows that
+        were new. Raises on any failure: then none of ``rows`` counts as stored."""
         ...

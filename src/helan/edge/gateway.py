@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 
 import orjson
 
+from helan.core.tasks import cancel
 from helan.edge.adapters.base import Adapter, CommandRefused, MethodAdapter
 from helan.edge.adapters.modbus.adapter import ModbusAdapter
 from helan.edge.buffer import Buffer, BufferUnavailable
@@ -114,10 +114,7 @@ class Gateway:
 
     async def stop(self) -> None:
         for task in (self._housekeeping, self._health):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await cancel(task)
         await self.commands.stop()
         for adapter in self.adapters:
             await adapter.stop()

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from helan.ingest.stream import Committed, CommittedBatch
+
 if TYPE_CHECKING:
     from helan.storage.telemetry.base import TelemetryStore
 
@@ -96,6 +98,12 @@ class LiveState:
     def set_attributes(self, tenant: str, device: str, attributes: dict[str, object]) -> None:
         self._device(tenant, device).attributes.update(attributes)
 
+    def on_committed(self, item: Committed) -> None:
+        """The live-state subscriber of the committed-data stream: committed points become the
+        latest values; backfill (``historical``) never does, and events change nothing here."""
+        if isinstance(item, CommittedBatch) and not item.historical:
+            self.apply(item.points, seen_ms=item.committed_ms or None)
+
     def apply(self, points: pa.Table, *, seen_ms: int | None = None) -> None:
         """Take written points (POINT_SCHEMA columns); an older point never replaces a newer.
         Merged lazily (``FOLD_ROWS``), so the ingest pays no Python step per point."""
@@ -169,3 +177,7 @@ class LiveState:
     def devices(self, tenant: str) -> dict[str, DeviceLive]:
         self._fold()
         return dict(self._tenants.get(tenant, {}))
+
+    def tenants(self) -> list[str]:
+        self._fold()
+        return list(self._tenants)

@@ -1,9 +1,13 @@
-"""Batching writer between every ingest door (MQTT, HTTP) and the telemetry store.
+"""The ingest facade: the one entry every door (MQTT native, Sparkplug, HTTP, apps) commits
+through, and the publisher of the committed-data stream.
 
-Submissions are merged into one store write of up to ``ingest_batch_points`` points or
+Point submissions are merged into one store write of up to ``ingest_batch_points`` points or
 ``ingest_batch_ms`` of age; each submitter's await resolves only once its points are durable,
 which is what lets MQTT acknowledge after commit and HTTP answer 200 after the write. One write
-runs at a time in one worker thread while the next batch gathers.
+runs at a time in one worker thread while the next batch gathers. Events are written by the
+event sink, a few batches at a time in threads. After each commit the pipeline publishes what
+it made durable on :attr:`IngestPipeline.stream` (live state is one subscriber), before the
+submitters are answered; the stream never makes a commit wait.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -21,13 +27,19 @@ import pyarrow.compute as pc
 
 from helan.config import Settings
 from helan.core.errors import StorageUnavailable
+from helan.core.events import EventRow, EventSink
 from helan.core.points import POINT_SCHEMA
 from helan.ingest.counters import IngestCounters
 from helan.ingest.live import LiveState, now_ms
 from helan.ingest.native import DevicePoints
+from helan.ingest.stream import CommittedBatch, CommittedEvents, CommittedStream
 from helan.storage.telemetry.base import TelemetryStore
 
 log = logging.getLogger(__name__)
+
+# Event writes in flight at once: one, as SQLite has one writer (a write carries a whole MQTT
+# batch's events, so PostgreSQL loses little by it).
+EVENT_WRITERS = 1
 
 
 @dataclass(slots=True)
@@ -35,6 +47,7 @@ class _Pending:
     item: pa.Table | DevicePoints
     points: int
     future: asyncio.Future[int]
+    historical: bool
 
 
 def points_table(groups: list[DevicePoints]) -> pa.Table:
@@ -67,19 +80,47 @@ def points_table(groups: list[DevicePoints]) -> pa.Table:
     )
 
 
+def _tables(items: list[pa.Table | DevicePoints]) -> pa.Table | None:
+    """One table of ``items`` in their order (device point lists merged), or None."""
+    if not items:
+        return None
+    tables: list[pa.Table] = []
+    groups: list[DevicePoints] = []
+    for item in items:
+        if isinstance(item, DevicePoints):
+            groups.append(item)
+            continue
+        if groups:
+            tables.append(points_table(groups))
+            groups = []
+        tables.append(item)
+    if groups:
+        tables.append(points_table(groups))
+    return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+
+
 class IngestPipeline:
+    """``live``, when given, is subscribed to the stream as ``live``; ``events`` is where
+    device events go (without one, :meth:`submit_events` refuses)."""
+
     def __init__(
         self,
         store: TelemetryStore,
-        live: LiveState,
+        live: LiveState | None,
         settings: Settings,
         *,
         counters: IngestCounters | None = None,
+        events: EventSink | None = None,
+        stream: CommittedStream | None = None,
     ) -> None:
         self.store = store
-        self.live = live
         self.settings = settings
         self.counters = counters or IngestCounters()
+        self.events = events
+        self.stream = stream if stream is not None else CommittedStream()
+        if live is not None:
+            self.stream.subscribe("live", live.on_committed)
+        self._event_writes = asyncio.Semaphore(EVENT_WRITERS)
         self._pending: list[_Pending] = []
         self._pending_points = 0
         self._oldest = 0.0
@@ -113,22 +154,48 @@ class IngestPipeline:
             self._executor.shutdown(wait=True)
             self._executor = None
 
-    async def submit(self, batch: pa.Table) -> int:
+    async def submit(self, batch: pa.Table, *, historical: bool = False) -> int:
         """Resolve with the row count once ``batch`` (POINT_SCHEMA) is durable; raise
-        :class:`StorageUnavailable` if the store refused it."""
+        :class:`StorageUnavailable` if the store refused it. ``historical``: backfill, which
+        subscribers must not take for live values."""
         if batch.num_rows == 0:
             return 0
         if batch.schema != POINT_SCHEMA:
             batch = batch.select(POINT_SCHEMA.names).cast(POINT_SCHEMA)
-        return await self._enqueue(batch, batch.num_rows)
+        return await self._enqueue(batch, batch.num_rows, historical)
 
     async def submit_points(self, points: DevicePoints) -> int:
         """Like :meth:`submit` for one device's point lists (MQTT: no Arrow per message)."""
         if not points.ts:
             return 0
-        return await self._enqueue(points, len(points.ts))
+        return await self._enqueue(points, len(points.ts), False)
 
-    async def _enqueue(self, item: pa.Table | DevicePoints, n: int) -> int:
+    async def submit_events(
+        self, rows: Sequence[EventRow], *, historical: bool = False
+    ) -> list[EventRow]:
+        """Make device events durable (a thread per write, a few at once) and publish the new
+        ones; returns them (an event already stored is skipped: QoS 1 redelivers). Raises
+        :class:`StorageUnavailable` when there is no event store or it failed: then none of
+        ``rows`` counts as stored."""
+        if not rows:
+            return []
+        if self.events is None:
+            raise StorageUnavailable("this ingest process has no event store")
+        sink = self.events
+        async with self._event_writes:
+            try:
+                new = await asyncio.to_thread(sink.write, rows)
+            except Exception as exc:  # every kind of store error must reach the submitter
+                log.exception("event write of %d events failed", len(rows))
+                self.counters.event_write_failed()
+                raise StorageUnavailable(f"event store write failed: {exc}") from exc
+        self.counters.events_written_batch(len(rows), len(new))
+        for tenant, n in Counter(r.tenant for r in rows).items():
+            self.counters.events(tenant, n)
+        self.stream.publish(CommittedEvents(new, historical, now_ms()))
+        return new
+
+    async def _enqueue(self, item: pa.Table | DevicePoints, n: int, historical: bool) -> int:
         if self._task is None and not self._stopped:
             await self.start()  # an app served without the platform's start (e.g. in tests)
         if not self.running:
@@ -138,7 +205,7 @@ class IngestPipeline:
         if not self._pending:
             self._oldest = loop.time()
             self._wake.set()
-        self._pending.append(_Pending(item, n, future))
+        self._pending.append(_Pending(item, n, future, historical))
         self._pending_points += n
         if self._pending_points >= self.settings.ingest_batch_points:
             self._wake.set()
@@ -171,12 +238,12 @@ class IngestPipeline:
             self._oldest = loop.time()
             await self._flush(taken)
 
-    def _write(self, items: list[pa.Table | DevicePoints]) -> tuple[pa.Table, float, pa.Table]:
-        """Write in the worker thread; the batch, the write time and points per tenant."""
-        groups = [i for i in items if isinstance(i, DevicePoints)]
-        tables = [i for i in items if isinstance(i, pa.Table)]
-        if groups:
-            tables.append(points_table(groups))
+    def _write(self, taken: list[_Pending]) -> tuple[list[CommittedBatch], float, pa.Table]:
+        """Write in the worker thread: one store write, then the committed live and historical
+        parts (each in submission order), the write time and points per tenant."""
+        parts = {False: _tables([p.item for p in taken if not p.historical])}
+        parts[True] = _tables([p.item for p in taken if p.historical])
+        tables = [t for t in parts.values() if t is not None]
         batch = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
         started = time.perf_counter()
         self.store.write(batch)
@@ -188,13 +255,19 @@ class IngestPipeline:
                 "n": [c["counts"] for c in per_tenant],
             }
         )
-        return batch, elapsed, tenants
+        committed_ms = now_ms()
+        committed = [
+            CommittedBatch(t, historical, committed_ms)
+            for historical, t in parts.items()
+            if t is not None
+        ]
+        return committed, elapsed, tenants
 
     async def _flush(self, taken: list[_Pending]) -> None:
         loop = asyncio.get_running_loop()
         try:
-            batch, elapsed, tenants = await loop.run_in_executor(
-                self._executor, self._write, [p.item for p in taken]
+            committed, elapsed, tenants = await loop.run_in_executor(
+                self._executor, self._write, taken
             )
         except Exception as exc:  # the store's errors are many kinds; all must reach submitters
             log.exception("telemetry write of %d points failed", sum(p.points for p in taken))
@@ -207,7 +280,8 @@ class IngestPipeline:
         self.counters.batch_written(sum(p.points for p in taken), elapsed)
         for tenant, n in zip(tenants["tenant"].to_pylist(), tenants["n"].to_pylist(), strict=True):
             self.counters.accepted(tenant, n)
-        self.live.apply(batch, seen_ms=now_ms())
+        for item in committed:
+            self.stream.publish(item)
         for p in taken:
             if not p.future.done():
                 p.future.set_result(p.points)

@@ -14,15 +14,15 @@ import sqlalchemy as sa
 
 from helan.config import Settings
 from helan.core.errors import HelanError, Unauthenticated
-from helan.core.thing import DeviceDirectory
-from helan.security import audit
-from helan.security.hashing import (
+from helan.core.hashing import (
     hash_password,
     new_token,
     password_needs_rehash,
     token_digest,
     verify_password,
 )
+from helan.core.thing import DeviceDirectory
+from helan.security import audit
 from helan.security.principal import Principal, Role
 from helan.security.tokens import AccessTokens, load_secret
 from helan.storage.meta import MetaStore
@@ -40,15 +40,6 @@ LOCK_MAX_S = 900
 # users, tenants or keys in this process clears the cache at once.
 PRINCIPAL_TTL_S = 5.0
 LAST_USED_EVERY = timedelta(seconds=60)
-SCOPES = (
-    "telemetry:read",
-    "telemetry:write",
-    "devices:read",
-    "devices:write",
-    "commands:read",
-    "commands:write",
-    "admin",
-)
 
 
 class LoginThrottled(HelanError):
@@ -222,7 +213,11 @@ class Authenticator:
             if tenant is not None and tenant.status != "active":
                 raise Unauthenticated(f"tenant {tenant.id!r} is suspended", code="suspended")
             return Principal(
-                kind="user", subject=user.username, tenant=user.tenant_id, role=Role(user.role)
+                kind="user",
+                subject=user.username,
+                tenant=user.tenant_id,
+                role=Role(user.role),
+                region=user.region,
             )
 
     def _resolve_api_key(self, key: str) -> Principal:

@@ -7,17 +7,39 @@ edge node (group = tenant, edge node id = device id) it publishes its node's and
 births, data and deaths and receives its commands. The platform's services read the ingest
 topics, command replies and all Sparkplug traffic, and write only error reports, commands and
 Sparkplug commands. The rights are MQTT topic filters, so each broker translates one list
-instead of restating the rules (NATS: :func:`helan.connect.nats.rights.subject`).
+instead of restating the rules (NATS: :func:`helan.connect.nats.rights.subjects`).
 
 API keys: a route belongs to a scope family (its last known path segment after ``{tenant}``;
 anything unknown is ``admin``), and a key's ``{family}:read`` / ``{family}:write`` / ``admin``
 scopes decide. Apps add families for their routes with :func:`register_families`.
+
+Roles and tenants (:func:`may_see_tenant`, :func:`may_read`, :func:`may_write`,
+:func:`may_admin`, :func:`may_admin_platform`, :func:`may_grant_role`): each answers a
+:class:`Decision` that says how a refusal looks, ``hidden`` (the object does not exist for the
+caller: 404, so nothing leaks) or ``forbidden`` (403), and the message. A platform administrator
+sees every existing tenant; a tenant's users and keys see only their own; a device credential
+sees its tenant but may read nothing through tenant routes; a region viewer sees no tenant at
+all. Writing needs a writer role (and a key's write scope), administering an admin role (and
+the ``admin`` scope). Apps act in a tenant only while it has them installed (:func:`app_may_act`).
+
+Regions (:func:`may_see_region`): a region viewer oversees one administrative division (GB/T
+2260 code) and every division below it, and sees only aggregates there, never a tenant's data.
+A code's significant part is the code without its trailing ``00`` pairs (640000 → ``64``, the
+province; 640100 → ``6401``, a prefecture; 640122 → ``640122``, a county), and a division or
+tenant region lies in another when its code starts with that part. A platform administrator
+sees every region; every other principal is refused (403); a region viewer asking for a region
+outside its own gets 404, as for a tenant it cannot see.
+
+Not here: the Handle REST API of the identifier node authorises with Handle's own credentials
+and ``HS_ADMIN`` records (:mod:`helan.ident.registry`), as Handle.Net clients expect; no
+platform role or tenant takes part in it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from helan.core.ids import DEVICE_ID, TENANT_ID
 from helan.protocol.topics import (
@@ -27,6 +49,7 @@ from helan.protocol.topics import (
     SPARKPLUG_NAMESPACE,
     SPARKPLUG_UP,
 )
+from helan.security.principal import ADMINS, PLATFORM_ROLES, WRITERS, Principal, Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +133,20 @@ def _is_filter(topic_filter: str) -> bool:
     return True
 
 
+# What an API key may be granted: read/write per scope family, or everything (``admin``).
+# The API schema's ``Scope`` literal lists the same (a test keeps them equal).
+API_KEY_SCOPES: frozenset[str] = frozenset(
+    {
+        "telemetry:read",
+        "telemetry:write",
+        "devices:read",
+        "devices:write",
+        "commands:read",
+        "commands:write",
+        "admin",
+    }
+)
+
 # Route segment -> API-key scope family.
 _FAMILIES: dict[str, str] = {
     "devices": "devices",
@@ -125,6 +162,12 @@ _FAMILIES: dict[str, str] = {
     "events": "telemetry",
     # Remote operation moves real machines: a key needs its own scope for it.
     "commands": "commands",
+    # Rules and what they raise: the people who watch the plant.
+    "rules": "alarms",
+    "alarms": "alarms",
+    "alarm-service": "alarms",
+    "notification-channels": "alarms",
+    "notifications": "alarms",
 }
 
 
@@ -157,3 +200,135 @@ def key_allows(scopes: Iterable[str], family: str, *, write: bool) -> bool:
     if family == "admin":
         return False
     return f"{family}:write" in held or (not write and f"{family}:read" in held)
+
+
+# --- roles, tenants, regions -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Allowed, or refused: ``denial`` says how (``hidden``: answer as if the object did not
+    exist; ``forbidden``: the caller sees it but lacks the right) and ``reason`` is the message."""
+
+    denial: Literal["hidden", "forbidden"] | None = None
+    reason: str = ""
+
+    @property
+    def allowed(self) -> bool:
+        return self.denial is None
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+ALLOW = Decision()
+
+
+def _hidden(reason: str) -> Decision:
+    return Decision("hidden", reason)
+
+
+def _forbidden(reason: str) -> Decision:
+    return Decision("forbidden", reason)
+
+
+def may_see_tenant(
+    principal: Principal, tenant: str, *, tenant_exists: Callable[[str], bool]
+) -> Decision:
+    """Whether ``tenant`` exists for ``principal``. ``tenant_exists`` is asked only for a
+    platform administrator (everyone else sees just the tenant it authenticated in)."""
+    if principal.role is Role.PLATFORM_ADMIN:
+        visible = tenant_exists(tenant)
+    else:
+        visible = principal.role is not Role.REGION_VIEWER and principal.tenant == tenant
+    return ALLOW if visible else _hidden(f"tenant {tenant!r} not found")
+
+
+def may_read(
+    principal: Principal, tenant: str, family: str, *, tenant_exists: Callable[[str], bool]
+) -> Decision:
+    """Whether ``principal`` may read the tenant's objects of scope ``family``."""
+    seen = may_see_tenant(principal, tenant, tenant_exists=tenant_exists)
+    if not seen:
+        return seen
+    if principal.kind == "device":
+        return _forbidden("a device credential may only send its own data")
+    if principal.kind == "api_key" and not key_allows(principal.scopes, family, write=False):
+        return _forbidden(f"API key lacks the scope for this resource ({family})")
+    return ALLOW
+
+
+def may_write(
+    principal: Principal, tenant: str, family: str, *, tenant_exists: Callable[[str], bool]
+) -> Decision:
+    """Whether ``principal`` may change the tenant's devices, models, assets and data."""
+    read = may_read(principal, tenant, family, tenant_exists=tenant_exists)
+    if not read:
+        return read
+    if principal.role not in WRITERS:
+        return _forbidden(f"role {principal.role.value} may not modify this tenant's objects")
+    if principal.kind == "api_key" and not key_allows(principal.scopes, family, write=True):
+        return _forbidden(f"API key lacks the write scope for this resource ({family})")
+    return ALLOW
+
+
+def may_admin(
+    principal: Principal, tenant: str, family: str, *, tenant_exists: Callable[[str], bool]
+) -> Decision:
+    """Whether ``principal`` may manage the tenant's users, keys and settings."""
+    read = may_read(principal, tenant, family, tenant_exists=tenant_exists)
+    if not read:
+        return read
+    if principal.role not in ADMINS or (
+        principal.kind == "api_key" and "admin" not in principal.scopes
+    ):
+        return _forbidden("tenant administrator rights required")
+    return ALLOW
+
+
+def may_admin_platform(principal: Principal) -> Decision:
+    """Whether ``principal`` may act on the platform as a whole (tenants, platform accounts)."""
+    if principal.role is not Role.PLATFORM_ADMIN:
+        return _forbidden("platform administrator rights required")
+    return ALLOW
+
+
+def may_grant_role(principal: Principal, role: Role) -> Decision:
+    """Whether ``principal`` may give an account ``role``: the roles outside every tenant
+    (platform administrator, region viewer) only a platform administrator grants. The caller
+    has already checked that ``principal`` administers the account's tenant."""
+    if role in PLATFORM_ROLES and principal.role is not Role.PLATFORM_ADMIN:
+        return _forbidden(f"only a platform administrator may grant the role {role.value}")
+    return ALLOW
+
+
+def region_prefix(code: str) -> str:
+    """The significant part of a six-digit division code: without its trailing ``00`` pairs."""
+    if len(code) != 6 or not (code.isascii() and code.isdigit()):
+        raise ValueError(f"invalid administrative division code {code!r}")
+    while len(code) > 2 and code.endswith("00"):
+        code = code[:-2]
+    return code
+
+
+def in_region(region: str, code: str | None) -> bool:
+    """Whether the division or tenant region ``code`` lies in ``region`` (or is it)."""
+    return code is not None and region_prefix(code).startswith(region_prefix(region))
+
+
+def may_see_region(principal: Principal, region: str) -> Decision:
+    """Whether ``principal`` may see the aggregates of ``region`` (a valid six-digit code)."""
+    if principal.role is Role.PLATFORM_ADMIN:
+        return ALLOW
+    if principal.role is Role.REGION_VIEWER and principal.kind == "user":
+        if principal.region is not None and in_region(principal.region, region):
+            return ALLOW
+        return _hidden(f"region {region!r} not found")
+    return _forbidden("platform administrator or region viewer rights required")
+
+
+def app_may_act(app_id: str, tenant: str, installed: Collection[str]) -> Decision:
+    """Whether app ``app_id`` may act in ``tenant``, given the tenants that installed it."""
+    if tenant not in installed:
+        return _forbidden(f"app {app_id!r} is not installed for tenant {tenant!r}")
+    return ALLOW

@@ -1,4 +1,5 @@
-"""Who is calling: the result of authentication, the input of every authorisation decision."""
+"""Who is calling: the result of authentication, the input of every authorisation decision
+(:mod:`helan.security.policy` makes them)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Literal
 
 class Role(StrEnum):
     PLATFORM_ADMIN = "platform_admin"  # the regional operator; sees every tenant
+    REGION_VIEWER = "region_viewer"  # a regulator: aggregates of its region's tenants, no data
     TENANT_ADMIN = "tenant_admin"  # manages one enterprise: users, keys, devices
     OPERATOR = "operator"  # runs one enterprise's devices: writes devices, data, commands
     VIEWER = "viewer"  # reads one enterprise's data
@@ -17,15 +19,15 @@ class Role(StrEnum):
 
 WRITERS = frozenset({Role.PLATFORM_ADMIN, Role.TENANT_ADMIN, Role.OPERATOR})
 ADMINS = frozenset({Role.PLATFORM_ADMIN, Role.TENANT_ADMIN})
+# Roles of accounts outside every tenant; only a platform administrator grants them.
+PLATFORM_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.REGION_VIEWER})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Principal:
     kind: Literal["user", "api_key", "device"]
     subject: str  # user name, api key id, or device id
-    tenant: str | None  # None only for platform administrators
+    tenant: str | None  # None only for platform administrators and region viewers
     role: Role
     scopes: frozenset[str] = field(default_factory=frozenset)
-
-    def sees_tenant(self, tenant: str) -> bool:
-        return self.role is Role.PLATFORM_ADMIN or self.tenant == tenant
+    region: str | None = None  # a region viewer's division code (GB/T 2260)

@@ -1,4 +1,8 @@
-"""The console's languages: zh-CN first, English second; the browser's Accept-Language decides."""
+"""The console's languages: zh-CN first, English second; the browser's Accept-Language decides.
+
+One catalogue file per language (``static/i18n/{lang}.json``), read by the server for the page
+title and by the shell for every other string; both have exactly the same keys (tested).
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,12 @@ DEFAULT = "zh-CN"
 
 @cache
 def catalogue() -> dict[str, dict[str, str]]:
-    """Every UI string by language (``static/messages.json``); both languages have the same keys."""
-    text = resources.files("helan.web").joinpath("static", "messages.json").read_text("utf-8")
-    data: dict[str, dict[str, str]] = json.loads(text)
-    return data
+    """Every UI string by language."""
+    folder = resources.files("helan.web").joinpath("static", "i18n")
+    out: dict[str, dict[str, str]] = {}
+    for lang in LANGUAGES:
+        out[lang] = json.loads(folder.joinpath(f"{lang}.json").read_text("utf-8"))
+    return out
 
 
 def negotiate(accept_language: str | None) -> str:

@@ -50,11 +50,13 @@ def stored(meta: MetaStore) -> list[tuple[str, int, str, str, dict[str, object]]
 def test_redelivered_events_are_stored_once(meta: MetaStore) -> None:
     events = EventStore(meta)
     first = [row(T0, station=3), row(T0, "door_open"), row(T0 + 1, station=4)]
-    assert events.write(first) == 3
+    assert events.write(first) == first
     # The same message again (a QoS 1 redelivery) plus one new event, and a repeat inside
     # one batch: only the new one is stored.
-    assert events.write([*first, row(T0 + 2, station=5), row(T0 + 2, station=5)]) == 1
-    assert events.write([]) == 0
+    assert events.write([*first, row(T0 + 2, station=5), row(T0 + 2, station=5)]) == [
+        row(T0 + 2, station=5)
+    ]
+    assert events.write([]) == []
     assert [(ts, e, d) for _, ts, e, _, d in stored(meta)] == [
         (T0, "door_open", {}),
         (T0, "jam", {"station": 3}),
@@ -131,4 +133,18 @@ def test_migration_0007_down_and_up(meta: MetaStore) -> None:
         uniques = [u["column_names"] for u in inspector.get_unique_constraints("device_events")]
     assert indexes["ix_device_events_tenant_device_ts"] == ["tenant_id", "device_id", "ts"]
     assert ["tenant_id", "device_id", "event", "ts"] in uniques
-    assert EventStore(meta).write([row(T0)]) == 1
+    assert len(EventStore(meta).write([row(T0)])) == 1
+
+
+def test_since_reads_a_tenants_range_in_device_then_time_order(meta: MetaStore) -> None:
+    events = EventStore(meta)
+    events.write([row(T0 + 2), row(T0), row(T0 + 1, tenant="other"), row(T0 + 9)])
+    events.write([EventRow("acme", "oven-1", T0 + 1, "door", "info", {"open": True})])
+    got = events.since("acme", T0, T0 + 9)
+    assert [(r.device, r.ts, r.event) for r in got] == [
+        ("oven-1", T0 + 1, "door"),
+        ("press-1", T0, "jam"),
+        ("press-1", T0 + 2, "jam"),
+    ]
+    assert got[0].data == {"open": True}
+    assert len(events.since("acme", T0, T0 + 10, limit=1)) == 1

@@ -45,6 +45,24 @@ def test_round_trip_and_series_kept_apart(store: Store) -> None:
     assert raw(store, device="nobody").num_rows == 0
 
 
+def test_between_reads_every_device_of_the_chosen_metrics_in_order(store: Store) -> None:
+    store.write(points(np.array([T0 + 2000, T0]), np.array([2.0, 1.0]), device="pump-2"))
+    store.write(points(np.array([T0 + 1000]), np.array([5.0]), device="pump-1"))
+    store.write(points(np.array([T0]), np.array([9.0]), device="pump-1", metric="flow"))
+    store.write(points(np.array([T0]), np.array([8.0]), tenant="other"))
+    store.write(points(np.array([T0 + 5000]), np.array([3.0]), device="pump-2"))  # past the end
+    got = store.between("acme", T0, T0 + 5000, ["pressure"], limit=100)
+    assert got.schema == POINT_SCHEMA
+    assert list(zip(got["device"].to_pylist(), got["ts"].to_pylist(), strict=True)) == [
+        ("pump-1", T0 + 1000),
+        ("pump-2", T0),
+        ("pump-2", T0 + 2000),
+    ]
+    assert set(got["metric"].to_pylist()) == {"pressure"}
+    assert store.between("acme", T0, T0 + 5000, ["pressure", "flow"], limit=2).num_rows == 2
+    assert store.between("acme", T0, T0 + 5000, [], limit=100).num_rows == 0
+
+
 def test_strings_kept_apart_from_numbers(store: Store) -> None:
     batch = points(
         np.array([T0, T0 + 1000, T0 + 2000]),

@@ -12,9 +12,9 @@ from helan.api.deps import CurrentPrincipal, Meta, get_auth
 from helan.api.schemas.auth import LoginJson, MeOut, RefreshRequest, TokenOut
 from helan.api.schemas.users import PasswordChange
 from helan.core.errors import Forbidden, Unauthenticated, ValidationFailed
+from helan.core.hashing import hash_password, verify_password
 from helan.security import audit
 from helan.security.auth import Authenticator, TokenPair
-from helan.security.hashing import hash_password, verify_password
 from helan.storage.meta.models import RefreshToken, User
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])

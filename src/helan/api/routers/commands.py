@@ -6,22 +6,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path
 from pydantic import Field
-from starlette.concurrency import run_in_threadpool
 
 from helan.api.deps import Meta, Paging, Reader, Writer, get_platform
 from helan.api.schemas.common import Input, MetricName, Output, Page
-from helan.connect.commands.checks import check_params, find_service
 from helan.connect.commands.service import effective_status
-from helan.core.errors import HelanError, NotFound, StorageUnavailable
 from helan.platform import Platform
 from helan.protocol.commands import Scalar
-from helan.security.audit import record
-from helan.security.principal import Principal
-from helan.storage.meta import MetaStore
-from helan.storage.meta.models import Command, Device, DeviceType
+from helan.services import commands as service
+from helan.storage.meta.models import Command
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant}/devices/{device}/commands", tags=["commands"])
 PlatformDep = Annotated[Platform, Depends(get_platform)]
@@ -64,36 +58,6 @@ def _out(row: Command) -> CommandOut:
     )
 
 
-def _checked(
-    meta: MetaStore, principal: Principal, tenant: str, device: str, body: CommandRequest
-) -> dict[str, Scalar]:
-    """The params once device, service and values pass. A refusal is audited here; a command
-    that passes is audited with its outcome."""
-    try:
-        with meta.session() as s:
-            row = s.get(Device, (tenant, device))
-            if row is None:
-                raise NotFound(f"device {device!r} not found")
-            dtype = row.device_type_id
-            model = s.get(DeviceType, (tenant, dtype)) if dtype else None
-            service = find_service(model.services if model else [], body.service, dtype)
-            return check_params(service, body.params)
-    except HelanError as exc:
-        with meta.session() as s:
-            record(
-                s,
-                actor_kind=principal.kind,
-                actor=principal.subject,
-                tenant=tenant,
-                action="device.command",
-                object_type="device",
-                object_id=device,
-                result=exc.code,
-                detail={"service": body.service, "message": exc.message[:200]},
-            )
-        raise
-
-
 @router.post("", summary="Send a command and wait for its outcome")
 async def send_command(
     tenant: str,
@@ -105,15 +69,14 @@ async def send_command(
 ) -> CommandOut:
     """200 with ``status`` success, failure (the gateway refused or the write failed) or
     timeout (no reply within ``timeout_s``; the command expires then and is refused later)."""
-    params = await run_in_threadpool(_checked, meta, principal, tenant, device, body)
-    if platform.commands is None:
-        raise StorageUnavailable("commands are not available: the platform runs without MQTT")
-    row = await platform.commands.send(
-        principal=principal,
-        tenant=tenant,
-        device=device,
+    row = await service.send_command(
+        meta,
+        platform.commands,
+        principal,
+        tenant,
+        device,
         service=body.service,
-        params=params,
+        params=body.params,
         timeout_s=body.timeout_s,
     )
     return _out(row)
@@ -123,28 +86,13 @@ async def send_command(
 def list_commands(
     tenant: str, device: str, _: Reader, meta: Meta, paging: Annotated[Paging, Depends()]
 ) -> Page[CommandOut]:
-    where = sa.and_(Command.tenant_id == tenant, Command.device_id == device)
-    with meta.session() as s:
-        if s.get(Device, (tenant, device)) is None:
-            raise NotFound(f"device {device!r} not found")
-        total = s.scalar(sa.select(sa.func.count()).select_from(Command).where(where)) or 0
-        rows = s.scalars(
-            sa.select(Command)
-            .where(where)
-            .order_by(Command.created_at.desc(), Command.id)
-            .limit(paging.limit)
-            .offset(paging.offset)
-        ).all()
-        items = [_out(r) for r in rows]
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    found = service.list_commands(meta, tenant, device, paging)
+    items = [_out(r) for r in found.rows]
+    return Page(items=items, total=found.total, limit=paging.limit, offset=paging.offset)
 
 
 @router.get("/{command_id}", summary="One command and its outcome")
 def get_command(
     tenant: str, device: str, command_id: CommandId, _: Reader, meta: Meta
 ) -> CommandOut:
-    with meta.session() as s:
-        row = s.get(Command, (tenant, command_id))
-        if row is None or row.device_id != device:
-            raise NotFound(f"command {command_id!r} not found")
-        return _out(row)
+    return _out(service.get_command(meta, tenant, device, command_id))

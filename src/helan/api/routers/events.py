@@ -11,25 +11,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query
 
 from helan.api.deps import Meta, Paging, Reader
 from helan.api.routers.telemetry import TimeParam, parse_time
 from helan.api.schemas.common import Output, Page
-from helan.core.errors import NotFound, ValidationFailed
 from helan.core.thing import EventLevel
-from helan.storage.meta.models import Device, DeviceEvent
-from helan.storage.meta.query import order_by, page
+from helan.services import events as service
+from helan.services.paging import Listing
+from helan.storage.meta.models import DeviceEvent
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["events"])
-
-SORT = {
-    "ts": DeviceEvent.ts,
-    "event": DeviceEvent.event,
-    "level": DeviceEvent.level,
-    "received_at": DeviceEvent.received_at,
-}
 
 
 class EventOut(Output):
@@ -73,37 +65,21 @@ class EventFilters:
     event: EventName = None
     level: Level = None
 
-    def where(self) -> list[sa.ColumnElement[bool]]:
-        where: list[sa.ColumnElement[bool]] = []
-        start_ms = parse_time("start", self.start, 0) if self.start else None
-        end_ms = parse_time("end", self.end, 0) if self.end else None
-        if start_ms is not None and end_ms is not None and start_ms > end_ms:
-            raise ValidationFailed(f"start {start_ms} is after end {end_ms}")
-        if start_ms is not None:
-            where.append(DeviceEvent.ts >= start_ms)
-        if end_ms is not None:
-            where.append(DeviceEvent.ts < end_ms)
-        if self.event is not None:
-            where.append(DeviceEvent.event == self.event)
-        if self.level is not None:
-            where.append(DeviceEvent.level == self.level)
-        return where
+    def parsed(self) -> service.EventFilter:
+        return service.EventFilter(
+            start_ms=parse_time("start", self.start, 0) if self.start else None,
+            end_ms=parse_time("end", self.end, 0) if self.end else None,
+            event=self.event,
+            level=self.level,
+        )
 
 
 Filters = Annotated[EventFilters, Depends()]
 
 
-def _page(meta: Meta, where: list[sa.ColumnElement[bool]], paging: Paging) -> Page[EventOut]:
-    with meta.session() as s:
-        rows, total = page(
-            s,
-            sa.select(DeviceEvent).where(*where),
-            order=order_by(paging.sort, SORT, "-ts", [DeviceEvent.id.desc()]),
-            limit=paging.limit,
-            offset=paging.offset,
-        )
-        items = [_out(r) for r in rows]
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+def _page(found: Listing[DeviceEvent], paging: Paging) -> Page[EventOut]:
+    items = [_out(r) for r in found.rows]
+    return Page(items=items, total=found.total, limit=paging.limit, offset=paging.offset)
 
 
 @router.get("/devices/{device}/events", summary="The device's events, newest first")
@@ -117,11 +93,8 @@ def list_events(
 ) -> Page[EventOut]:
     """Filters: ``start``, ``end``, ``event``, ``level``. Sort fields: ``-ts`` (default),
     ``ts``, ``event``, ``level``, ``received_at``."""
-    with meta.session() as s:
-        if s.get(Device, (tenant, device)) is None:
-            raise NotFound(f"device {device!r} not found")
-    where = [DeviceEvent.tenant_id == tenant, DeviceEvent.device_id == device]
-    return _page(meta, where + filters.where(), paging)
+    found = service.list_device_events(meta, tenant, device, paging, filters.parsed())
+    return _page(found, paging)
 
 
 @router.get("/events", summary="Every device's events, newest first")
@@ -133,4 +106,4 @@ def list_tenant_events(
     filters: Filters,
 ) -> Page[EventOut]:
     """The tenant's alarm list: the same filters and sort fields as a device's events."""
-    return _page(meta, [DeviceEvent.tenant_id == tenant, *filters.where()], paging)
+    return _page(service.list_tenant_events(meta, tenant, paging, filters.parsed()), paging)

@@ -12,7 +12,7 @@ from helan.core.errors import NotFound
 from helan.core.thing import DeviceRef, typed_value
 from helan.ingest.live import DeviceLive, LiveState, now_ms
 from helan.platform import Platform
-from helan.security.principal import Role
+from helan.security.policy import may_admin_platform
 from helan.storage.meta.directory import MetaDirectory
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["live"])
@@ -78,6 +78,6 @@ async def ingest_stats(tenant: str, principal: Reader, platform: PlatformDep) ->
     """The tenant's own counters; the shared writer's figures (every tenant's load) only for
     platform administrators."""
     stats = platform.pipeline.counters.snapshot(tenant)
-    if principal.role is not Role.PLATFORM_ADMIN:
+    if not may_admin_platform(principal).allowed:
         stats.pop("writer", None)
     return stats

@@ -1,44 +1,67 @@
-"""A tenant's people and their roles; managed by the tenant's administrators."""
+"""People and their roles: a tenant's users, managed by its administrators
+(``/api/v1/tenants/{tenant}/users``), and the platform's own accounts, platform administrators
+and region viewers, managed by platform administrators (``/api/v1/users``). The rules are
+:mod:`helan.services.users`'s."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Response
-from sqlalchemy.orm import Session
 
-from helan.api.deps import Admin, Meta, Paging
+from helan.api.deps import Admin, Meta, Paging, PlatformAdmin
 from helan.api.schemas.common import Page
-from helan.api.schemas.users import TenantRole, UserCreate, UserOut, UserPatch
-from helan.core.errors import Conflict, NotFound
-from helan.security.audit import audited
-from helan.security.hashing import hash_password
-from helan.storage.meta.models import RefreshToken, User
-from helan.storage.meta.query import contains, order_by, page
+from helan.api.schemas.users import PlatformRole, TenantRole, UserCreate, UserOut, UserPatch
+from helan.security.principal import Principal, Role
+from helan.services import users
+from helan.storage.meta import MetaStore
 
-router = APIRouter(prefix="/api/v1/tenants/{tenant}/users", tags=["users"])
+router = APIRouter(tags=["users"])
 
-SORT = {
-    "username": User.username,
-    "role": User.role,
-    "created_at": User.created_at,
-    "last_login_at": User.last_login_at,
-}
+TENANT = "/api/v1/tenants/{tenant}/users"
+PLATFORM = "/api/v1/users"
+Text = Annotated[str | None, Query(max_length=200, description="Text in name or e-mail")]
 
 
-def _user(s: Session, tenant: str, username: str) -> User:
-    user = s.get(User, username)
-    if user is None or user.tenant_id != tenant:
-        raise NotFound(f"user {username!r} not found")
-    return user
+def _new(body: UserCreate) -> users.NewUser:
+    return users.NewUser(
+        username=body.username,
+        password=body.password,
+        role=Role(body.role),
+        region=body.region,
+        display_name=body.display_name,
+        email=body.email,
+    )
 
 
-def _revoke_sessions(s: Session, username: str) -> None:
-    s.execute(sa.delete(RefreshToken).where(RefreshToken.username == username))
+def _changes(body: UserPatch) -> users.UserChanges:
+    given: dict[str, Any] = body.model_dump(exclude_unset=True)
+    if "role" in given:
+        given["role"] = Role(given["role"])
+    return users.UserChanges(**given)
 
 
-@router.get("")
+def _page(
+    meta: MetaStore, tenant: str | None, where: users.UserFilter, paging: Paging
+) -> Page[UserOut]:
+    rows, total = users.list_users(
+        meta, tenant, where, limit=paging.limit, offset=paging.offset, sort=paging.sort
+    )
+    items = [UserOut.model_validate(r) for r in rows]
+    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+
+
+def _patch(
+    meta: MetaStore, principal: Principal, tenant: str | None, username: str, body: UserPatch
+) -> UserOut:
+    changes = _changes(body)
+    return UserOut.model_validate(users.update_user(meta, principal, tenant, username, changes))
+
+
+# -- a tenant's users ---------------------------------------------------------------------------
+
+
+@router.get(TENANT)
 def list_users(
     tenant: str,
     _: Admin,
@@ -46,104 +69,73 @@ def list_users(
     paging: Annotated[Paging, Depends()],
     role: TenantRole | None = None,
     disabled: bool | None = None,
-    q: Annotated[str | None, Query(max_length=200, description="Text in name or e-mail")] = None,
+    q: Text = None,
 ) -> Page[UserOut]:
-    stmt = sa.select(User).where(User.tenant_id == tenant)
-    if role is not None:
-        stmt = stmt.where(User.role == role)
-    if disabled is not None:
-        stmt = stmt.where(User.disabled == disabled)
-    if q:
-        stmt = stmt.where(
-            sa.or_(
-                contains(User.username, q), contains(User.display_name, q), contains(User.email, q)
-            )
-        )
-    with meta.session() as s:
-        rows, total = page(
-            s,
-            stmt,
-            order=order_by(paging.sort, SORT, "username", [User.username]),
-            limit=paging.limit,
-            offset=paging.offset,
-        )
-        items = [UserOut.model_validate(r) for r in rows]
-    return Page(items=items, total=total, limit=paging.limit, offset=paging.offset)
+    where = users.UserFilter(role=Role(role) if role else None, disabled=disabled, q=q)
+    return _page(meta, tenant, where, paging)
 
 
-@router.post("", status_code=201)
+@router.post(TENANT, status_code=201)
 def create_user(tenant: str, body: UserCreate, principal: Admin, meta: Meta) -> UserOut:
-    with audited(
-        meta,
-        principal,
-        tenant=tenant,
-        action="user.create",
-        object_type="user",
-        object_id=body.username,
-    ) as s:
-        if s.get(User, body.username) is not None:
-            raise Conflict(f"username {body.username!r} is taken")
-        user = User(
-            username=body.username,
-            tenant_id=tenant,
-            role=body.role,
-            display_name=body.display_name,
-            email=body.email,
-            password_hash=hash_password(body.password),
-        )
-        s.add(user)
-        s.flush()
-        return UserOut.model_validate(user)
+    return UserOut.model_validate(users.create_user(meta, principal, tenant, _new(body)))
 
 
-@router.get("/{username}")
+@router.get(f"{TENANT}/{{username}}")
 def get_user(tenant: str, username: str, _: Admin, meta: Meta) -> UserOut:
-    with meta.session() as s:
-        return UserOut.model_validate(_user(s, tenant, username))
+    return UserOut.model_validate(users.get_user(meta, tenant, username))
 
 
-@router.patch("/{username}")
+@router.patch(f"{TENANT}/{{username}}")
 def patch_user(
     tenant: str, username: str, body: UserPatch, principal: Admin, meta: Meta
 ) -> UserOut:
     """Changing the password unlocks the account; disabling it or changing its password ends
     its sessions (refresh tokens)."""
-    changes = body.model_dump(exclude_unset=True)
-    if username == principal.subject and ("role" in changes or changes.get("disabled")):
-        raise Conflict("you may not change your own role or disable yourself")
-    with audited(
-        meta,
-        principal,
-        tenant=tenant,
-        action="user.update",
-        object_type="user",
-        object_id=username,
-    ) as s:
-        user = _user(s, tenant, username)
-        if "password" in changes:
-            user.password_hash = hash_password(changes.pop("password"))
-            user.failed_logins = 0
-            user.locked_until = None
-            _revoke_sessions(s, username)
-        if changes.get("disabled"):
-            _revoke_sessions(s, username)
-        for key, value in changes.items():
-            setattr(user, key, value)
-        s.flush()
-        return UserOut.model_validate(user)
+    return _patch(meta, principal, tenant, username, body)
 
 
-@router.delete("/{username}", status_code=204)
+@router.delete(f"{TENANT}/{{username}}", status_code=204)
 def delete_user(tenant: str, username: str, principal: Admin, meta: Meta) -> Response:
-    if username == principal.subject:
-        raise Conflict("you may not delete yourself")
-    with audited(
-        meta,
-        principal,
-        tenant=tenant,
-        action="user.delete",
-        object_type="user",
-        object_id=username,
-    ) as s:
-        s.delete(_user(s, tenant, username))
+    users.delete_user(meta, principal, tenant, username)
+    return Response(status_code=204)
+
+
+# -- the platform's accounts --------------------------------------------------------------------
+
+
+@router.get(PLATFORM)
+def list_platform_users(
+    _: PlatformAdmin,
+    meta: Meta,
+    paging: Annotated[Paging, Depends()],
+    role: PlatformRole | None = None,
+    disabled: bool | None = None,
+    q: Text = None,
+) -> Page[UserOut]:
+    """Platform administrators and region viewers (accounts of no tenant)."""
+    where = users.UserFilter(role=Role(role) if role else None, disabled=disabled, q=q)
+    return _page(meta, None, where, paging)
+
+
+@router.post(PLATFORM, status_code=201)
+def create_platform_user(body: UserCreate, principal: PlatformAdmin, meta: Meta) -> UserOut:
+    """A platform administrator, or a region viewer with the ``region`` it oversees."""
+    return UserOut.model_validate(users.create_user(meta, principal, None, _new(body)))
+
+
+@router.get(f"{PLATFORM}/{{username}}")
+def get_platform_user(username: str, _: PlatformAdmin, meta: Meta) -> UserOut:
+    return UserOut.model_validate(users.get_user(meta, None, username))
+
+
+@router.patch(f"{PLATFORM}/{{username}}")
+def patch_platform_user(
+    username: str, body: UserPatch, principal: PlatformAdmin, meta: Meta
+) -> UserOut:
+    return _patch(meta, principal, None, username, body)
+
+
+@router.delete(f"{PLATFORM}/{{username}}", status_code=204)
+def delete_platform_user(username: str, principal: PlatformAdmin, meta: Meta) -> Response:
+    users.delete_user(meta, principal, None, username)
     return Response(status_code=204)

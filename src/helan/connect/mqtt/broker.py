@@ -21,6 +21,7 @@ from helan.connect.mqtt.service import EMBEDDED_PORTS
 from helan.connect.nats.callout import AuthCallout
 from helan.connect.nats.jwt import AccountKey
 from helan.connect.nats.server import NatsServer
+from helan.observe.metrics import BROKER_CONNECTIONS
 
 if TYPE_CHECKING:
     from helan.core.thing import DeviceDirectory
@@ -74,6 +75,8 @@ class EmbeddedBroker:
         try:
             await server.start()
             await self.callout.start(server.url, server.auth_user, server.sys_user)
+            callout = self.callout
+            BROKER_CONNECTIONS.set_function(lambda: callout.connections)
             await server.wait_mqtt()
         except BaseException:
             await self.stop()

@@ -44,6 +44,7 @@ from helan.connect.mqtt.mosquitto_auth import (
     write_atomic,
 )
 from helan.connect.mqtt.service import BrokerAddress, broker_address
+from helan.core.tasks import cancel
 from helan.storage.meta.directory import device_username
 from helan.storage.meta.models import Device, Tenant
 
@@ -163,11 +164,8 @@ class MosquittoAuthSync:
 
     async def stop(self) -> None:
         self._loop = None  # the store keeps its listeners: make ours a no-op
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
 
     async def sync(self, *, reload: bool = False, notify: bool = True) -> bool:
         """One pass: rewrite the files if their content changed and reload Mosquitto if they

@@ -33,7 +33,7 @@ from helan.config import Settings
 from helan.connect.mqtt.batch_ack import AckChannel, BatchAckClient
 from helan.connect.mqtt.service import broker_address
 from helan.core.errors import StorageUnavailable
-from helan.core.events import EventRow, EventSink
+from helan.core.events import EventRow
 from helan.core.thing import DeviceDirectory
 from helan.ingest.events import DecodedEvents, decode_events
 from helan.ingest.live import LiveState, now_ms
@@ -87,18 +87,16 @@ class MqttIngest:
         share_group: str | None = None,
         receive_maximum: int = RECEIVE_MAXIMUM,
         connections: int | None = None,
-        events: EventSink | None = None,
     ) -> None:
-        """``events``: where device events are stored. Without one, valid events are refused
-        with a report (``events_unavailable``) rather than acknowledged and lost."""
+        """Device events are stored through the pipeline's event sink; a pipeline without one
+        has valid events refused with a report (``events_unavailable``) rather than
+        acknowledged and lost."""
         self.url = url
         self.pipeline = pipeline
         self.counters = pipeline.counters
         self.directory = directory
         self.live = live
         self.settings = settings
-        self.events = events
-        self._event_writes = asyncio.Lock()  # one event write at a time (one SQLite writer)
         self.client_id = client_id
         self.receive_maximum = receive_maximum
         embedded = broker_address(url).embedded
@@ -119,6 +117,11 @@ class MqttIngest:
         self._idle.set()
         self._stopping = False
         self._recovery: asyncio.Task[None] | None = None
+
+    @property
+    def connected(self) -> bool:
+        """Every connection to the broker is up (for readiness)."""
+        return bool(self._clients) and all(c.is_connected for c in self._clients)
 
     def _client_ids(self) -> list[str]:
         if self.connections == 1:
@@ -277,7 +280,7 @@ class MqttIngest:
                 now_ms=now,
                 settings=self.settings,
             )
-            if self.events is None and decoded.rows:
+            if self.pipeline.events is None and decoded.rows:
                 decoded.refuse(
                     EVENTS_UNAVAILABLE, "this ingest process has no event store: not stored"
                 )
@@ -302,7 +305,7 @@ class MqttIngest:
         is done. Either store failing leaves the whole batch unacknowledged; the broker sends
         it again and both stores skip what they already hold."""
         try:
-            stored = asyncio.ensure_future(self._store_events(events)) if events else None
+            stored = asyncio.ensure_future(self.pipeline.submit_events(events)) if events else None
             failed = False
             if table is not None:
                 try:
@@ -324,20 +327,6 @@ class MqttIngest:
             self._commits -= 1
             if not self._commits:
                 self._idle.set()
-
-    async def _store_events(self, rows: list[EventRow]) -> None:
-        """Write ``rows`` in a worker thread (the event loop keeps reading the broker)."""
-        assert self.events is not None  # rows exist only when there is a store
-        async with self._event_writes:
-            try:
-                new = await asyncio.to_thread(self.events.write, rows)
-            except Exception as exc:  # every kind of store error must hold the PUBACKs back
-                log.exception("event write of %d events failed", len(rows))
-                self.counters.event_write_failed()
-                raise StorageUnavailable(f"event store write failed: {exc}") from exc
-        self.counters.events_written_batch(len(rows), new)
-        for tenant, n in Counter(r.tenant for r in rows).items():
-            self.counters.events(tenant, n)
 
     def _acknowledge(self, batch: list[Delivery]) -> None:
         """PUBACK per connection, each in the order its messages arrived."""

@@ -47,6 +47,7 @@ class AuthCallout:
     _events: Nats | None = None
     _devices: dict[int, DeviceRef] = field(default_factory=dict)  # NATS client id -> device
     _service_client_ids: set[str] = field(default_factory=set)
+    connections: int = 0  # client connections now (devices and services), from $SYS events
 
     async def start(self, url: str, auth_user: tuple[str, str], sys_user: tuple[str, str]) -> None:
         """Answer the server's questions; on the system account, follow devices' connects and
@@ -111,7 +112,7 @@ class AuthCallout:
                 return None
             if mqtt_id:
                 self._service_client_ids.add(mqtt_id)
-            return SERVICE_USERNAME, service_rights()
+            return SERVICE_USERNAME, service_rights(nats=info.get("type") == "nats")
         if mqtt_id in self._service_client_ids:
             log.warning("MQTT connect refused: client id %r is the ingest service's", mqtt_id)
             return None
@@ -152,6 +153,9 @@ class AuthCallout:
             cid = orjson.loads(msg.data)["client"]["id"]
         except (orjson.JSONDecodeError, KeyError, TypeError):
             return
+        self.connections = (
+            self.connections + 1 if kind == "CONNECT" else max(0, self.connections - 1)
+        )
         ref = self._devices.get(cid) if kind == "CONNECT" else self._devices.pop(cid, None)
         if ref is not None and self.live is not None:
             self.live.set_connected(ref.tenant, ref.device, kind == "CONNECT")

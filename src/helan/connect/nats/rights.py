@@ -1,11 +1,7 @@
-"""What a device credential may publish and subscribe to on the embedded broker, as NATS subject
-permissions (computed once per connection by the auth callout).
-
-A device: everything under its own ``helan/v1/{tenant}/{device}/`` and those of the devices it is
-the gateway of, and, as a Sparkplug edge node (group = tenant, edge node id = device id), its
-node's and devices' births, data and deaths up and its commands down. The ingest service: it
-receives everything and publishes only error reports, commands, and Sparkplug commands.
-Kept in this one function pair until the platform's single authorisation policy takes it over.
+"""What a credential may publish and subscribe to on the embedded broker, as NATS subject
+permissions (computed once per connection by the auth callout): the rights of the platform's
+authorisation policy (:func:`helan.security.policy.device_topics`, ``service_topics``), MQTT
+filters translated to subjects. The ingest service receives everything.
 """
 
 from __future__ import annotations
@@ -14,7 +10,7 @@ from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
 from helan.core.thing import DeviceDirectory, DeviceRef
-from helan.protocol.topics import ROOT, SPARKPLUG_DOWN, SPARKPLUG_NAMESPACE, SPARKPLUG_UP
+from helan.security.policy import device_topics, service_topics
 
 
 @runtime_checkable
@@ -31,11 +27,14 @@ def subject(topic_filter: str) -> str:
     return ".".join(levels).replace("+", "*").replace("#", ">")
 
 
-def _sparkplug(tenant: str, device: str, kinds: Iterable[str]) -> list[str]:
+def subjects(filters: Iterable[str]) -> list[str]:
+    """The subjects of MQTT ``filters``; a final ``#`` also names its parent level in MQTT
+    (``a/#`` matches ``a``), which in NATS is a subject of its own."""
     out: list[str] = []
-    for kind in sorted(kinds):
-        node = subject(f"{SPARKPLUG_NAMESPACE}/{tenant}/{kind}/{device}")
-        out += [node, f"{node}.>"]
+    for f in filters:
+        out.append(subject(f))
+        if f.endswith("/#"):
+            out.append(subject(f[:-2]))
     return out
 
 
@@ -45,17 +44,19 @@ def device_rights(directory: DeviceDirectory, ref: DeviceRef) -> tuple[list[str]
     children = (
         directory.children(ref.tenant, ref.device) if isinstance(directory, _Gateways) else ()
     )
-    devices = [ref.device, *sorted(children)]
-    own = [subject(f"{ROOT}/{ref.tenant}/{d}/#") for d in devices]
-    # An MQTT "a/b/#" filter is also a NATS subscription to "a.b" itself.
-    parents = [subject(f"{ROOT}/{ref.tenant}/{d}") for d in devices]
-    publish = own + _sparkplug(ref.tenant, ref.device, SPARKPLUG_UP)
-    receive = own + parents + _sparkplug(ref.tenant, ref.device, SPARKPLUG_DOWN)
-    return publish, receive
+    rights = device_topics(ref.tenant, ref.device, children)
+    return subjects(rights.publish), subjects(rights.subscribe)
 
 
-def service_rights() -> tuple[list[str], list[str]]:
-    """(publish, subscribe) subjects of the platform's ingest and command services."""
-    publish = [subject(f"{ROOT}/+/+/errors"), subject(f"{ROOT}/+/+/commands/+")]
-    publish += [subject(f"{SPARKPLUG_NAMESPACE}/+/{k}/#") for k in sorted(SPARKPLUG_DOWN)]
+# Publish rights of a service's NATS (not MQTT) connections besides its MQTT ones: the
+# committed-data stream (helan.connect.nats.stream), the JetStream API, acks and replies.
+SERVICE_NATS_SUBJECTS = ("helan.committed.>", "$JS.API.>", "$JS.ACK.>", "_INBOX.>")
+
+
+def service_rights(*, nats: bool = False) -> tuple[list[str], list[str]]:
+    """(publish, subscribe) subjects of the platform's ingest and command services; ``nats``:
+    of a service's NATS connection (the committed-data stream)."""
+    publish = subjects(service_topics().publish)
+    if nats:
+        publish += SERVICE_NATS_SUBJECTS
     return publish, [">"]

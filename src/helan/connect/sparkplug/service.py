@@ -38,7 +38,7 @@ from helan.core.errors import StorageUnavailable
 from helan.core.points import POINT_SCHEMA
 from helan.core.thing import DeviceDirectory
 from helan.ingest.checks import Window, check_value, ts_reason
-from helan.ingest.live import Latest, LiveState, now_ms
+from helan.ingest.live import LiveState, now_ms
 from helan.ingest.pipeline import IngestPipeline
 from helan.ingest.reasons import BAD_TOPIC, Reason
 from helan.protocol.sparkplug.codec import DataType, Metric, Payload, encode_payload
@@ -142,7 +142,7 @@ class SparkplugIngest:
             if live_rows.num_rows:
                 await self.pipeline.submit(live_rows)
             if historical_rows.num_rows:
-                await self._submit_historical(tenant, historical_rows)
+                await self.pipeline.submit(historical_rows, historical=True)
         except StorageUnavailable:
             raise  # no PUBACK: the broker keeps the message for the next session
         self.acknowledged += 1
@@ -210,26 +210,6 @@ class SparkplugIngest:
             return Reason.BAD_VALUE.code
         reason, value, text = check_value(spec, s.value)
         return reason.code if reason else (value, text)
-
-    async def _submit_historical(self, tenant: str, rows: pa.Table) -> None:
-        """Store backlog without letting it become the live value: what live showed before
-        is put back unless a newer live point replaced it meanwhile."""
-        keys = set(zip(rows["device"].to_pylist(), rows["metric"].to_pylist(), strict=True))
-        before: dict[tuple[str, str], Latest | None] = {}
-        for device, metric in keys:
-            state = self.live.device(tenant, device)
-            before[(device, metric)] = state.values.get(metric) if state is not None else None
-        written = set(zip(rows["device"].to_pylist(), rows["ts"].to_pylist(), strict=True))
-        await self.pipeline.submit(rows)
-        for (device, metric), old in before.items():
-            state = self.live.device(tenant, device)
-            current = state.values.get(metric) if state is not None else None
-            if state is None or current is None or (device, current.ts) not in written:
-                continue
-            if old is None:
-                del state.values[metric]
-            else:
-                state.values[metric] = old
 
     def _ask_rebirth(self, where: SparkplugTopic) -> None:
         key = (where.group, where.edge_node)

@@ -36,6 +36,8 @@ from asyncua.server.server import Server
 from asyncua.server.user_managers import UserManager
 from asyncua.ua.attribute_ids import AttributeIds
 
+from helan.core.tasks import cancel
+
 NAMESPACE = "urn:helan:sim:oven"
 ZONES = (-3.0, -1.0, 1.0, 3.0)  # each zone's offset from the oven's temperature
 
@@ -241,11 +243,8 @@ class SimulatedOpcUaPlc:
         await self._server.write_attribute_value(self._array_ids[index], dv)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
         if self._server is not None:
             await self._server.stop()
             self._server = None

@@ -1,5 +1,7 @@
-"""Metadata (SQLite | PostgreSQL): tenants, users, keys, thing models, devices, assets, audit."""
+"""Metadata (SQLite | PostgreSQL): tenants, users, keys, thing models, devices, assets, audit,
+dashboards and reports, rules, alarms and notifications."""
 
+from helan.storage.meta import models_alarms, models_console, models_notify, models_rules
 from helan.storage.meta.store import MetaStore
 
-__all__ = ["MetaStore"]
+__all__ = ["MetaStore", "models_alarms", "models_console", "models_notify", "models_rules"]

@@ -19,8 +19,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from helan.core.hashing import new_token, token_digest
 from helan.core.thing import DataType, DeviceRef, EventSpec, MetricSpec, event_specs
-from helan.security.hashing import new_token, token_digest
 from helan.storage.meta.models import Device, DeviceType, Tenant
 from helan.storage.meta.store import Changes, MetaStore
 

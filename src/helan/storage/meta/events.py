@@ -37,14 +37,17 @@ class EventStore:
         self._sqlite = meta.dialect == "sqlite"
         insert = sqlite.insert if self._sqlite else postgresql.insert
         self._insert = (
-            insert(_TABLE).on_conflict_do_nothing(index_elements=_KEY).returning(_TABLE.c.id)
+            insert(_TABLE)
+            .on_conflict_do_nothing(index_elements=_KEY)
+            .returning(*(_TABLE.c[k] for k in _KEY))
         )
 
-    def write(self, rows: Sequence[EventRow]) -> int:
+    def write(self, rows: Sequence[EventRow]) -> list[EventRow]:
         """Store ``rows`` in one transaction, durable on return; already stored events (same
-        tenant, device, event and ts) are skipped. Returns how many were new."""
+        tenant, device, event and ts) are skipped. Returns the rows that were new (the first of
+        equal keys), in the order given."""
         if not rows:
-            return 0
+            return []
         now = datetime.now(UTC)
         params: list[dict[str, Any]] = [
             {
@@ -60,10 +63,34 @@ class EventStore:
         ]
         with self._engine.connect() as conn:
             if not self._sqlite:
-                new = len(conn.execute(self._insert, params).all())
+                inserted = conn.execute(self._insert, params).all()
                 conn.commit()
-                return new
-            return _write_synchronous(conn, self._insert, params)
+            else:
+                inserted = _write_synchronous(conn, self._insert, params)
+        new = {tuple(r) for r in inserted}
+        out: list[EventRow] = []
+        for r in rows:
+            key = (r.tenant, r.device, r.event, r.ts)
+            if key in new:
+                new.discard(key)
+                out.append(r)
+        return out
+
+    def since(
+        self, tenant: str, start_ms: int, end_ms: int, limit: int = 100_000
+    ) -> list[EventRow]:
+        """The tenant's events with ``start_ms <= ts < end_ms`` in device then time order (the
+        rule engine replays them after a restart)."""
+        t = _TABLE.c
+        stmt = (
+            sa.select(t.device_id, t.ts, t.event, t.level, t.data)
+            .where(t.tenant_id == tenant, t.ts >= start_ms, t.ts < end_ms)
+            .order_by(t.device_id, t.ts, t.id)
+            .limit(limit)
+        )
+        with self._engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        return [EventRow(tenant, r.device_id, r.ts, r.event, r.level, r.data) for r in rows]
 
     def delete_before(self, tenant: str, cutoff_ms: int) -> int:
         """Remove the tenant's events older than ``cutoff_ms``, a chunk per transaction."""
@@ -84,13 +111,15 @@ class EventStore:
                 return removed
 
 
-def _write_synchronous(conn: Connection, stmt: Any, params: list[dict[str, Any]]) -> int:
+def _write_synchronous(
+    conn: Connection, stmt: Any, params: list[dict[str, Any]]
+) -> Sequence[sa.Row[Any]]:
     """Insert with ``synchronous=FULL`` (the commit waits for the WAL's fsync), then put the
     pooled connection back to the store's NORMAL. SQLite applies the pragma only outside a
     transaction: pysqlite opens one just before the INSERT."""
     conn.exec_driver_sql("PRAGMA synchronous=FULL")
     try:
-        new = len(conn.execute(stmt, params).all())
+        new = conn.execute(stmt, params).all()
         conn.commit()
     except BaseException:
         conn.rollback()

@@ -73,6 +73,9 @@ class User(Base):
         sa.ForeignKey("tenants.id", ondelete="CASCADE"), index=True
     )
     role: Mapped[str] = mapped_column(sa.String(32))
+    # A region viewer's administrative division (GB/T 2260, six digits); None for every other
+    # role. It sees aggregates of the tenants in that division and the divisions below it.
+    region: Mapped[str | None] = mapped_column(sa.String(6))
     display_name: Mapped[str | None] = mapped_column(sa.String(200))
     email: Mapped[str | None] = mapped_column(sa.String(254))
     password_hash: Mapped[str] = mapped_column(sa.String(200))

@@ -88,6 +88,14 @@ class TelemetryStore(Protocol):
         writes ``ts`` as epoch ms or, with ``times="iso8601"``, ISO 8601 UTC."""
         ...
 
+    def between(
+        self, tenant: str, start_ms: int, end_ms: int, metrics: Sequence[str], limit: int
+    ) -> pa.Table:
+        """Every point of the tenant's ``metrics`` (all devices) with ``start_ms <= ts <
+        end_ms``, in POINT_SCHEMA ordered by device then ts, at most ``limit`` rows: what the
+        rule engine replays after a restart and a backtest reads."""
+        ...
+
     def delete_before(self, tenant: str, ts_ms: int) -> int:
         """Retention: drop the tenant's points older than ts_ms; returns rows removed."""
         ...

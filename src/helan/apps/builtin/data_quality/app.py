@@ -13,9 +13,10 @@ import pyarrow.compute as pc
 from fastapi import APIRouter, Path
 
 from helan.api.deps import Reader
-from helan.apps.descriptors import CommittedBatch, ConsolePage, Subscription
+from helan.apps.descriptors import ConsolePage, Subscription
 from helan.apps.hookspecs import hookimpl
 from helan.apps.sdk import AppSDK, DerivedPoint
+from helan.ingest.stream import CommittedBatch
 from helan.jobs import Interval, JobSpec
 
 WINDOW_S = 60

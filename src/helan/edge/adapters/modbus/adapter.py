@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
+from helan.core.tasks import cancel
 from helan.edge.adapters.base import Backoff, CommandFailed, CommandRefused
 from helan.edge.adapters.modbus.client import ModbusClient, ModbusReadError
 from helan.edge.adapters.modbus.codec import (
@@ -50,11 +50,8 @@ class ModbusAdapter:
         self._task = asyncio.create_task(self._run(sink), name=f"modbus:{self.name}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
         self.client.close()
         self.status.connected = False
 

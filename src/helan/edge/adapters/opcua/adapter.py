@@ -15,7 +15,12 @@ from asyncua.common.node import Node
 from asyncua.ua.uaerrors import UaError, UaStatusCodeError
 
 from helan.edge.adapters.base import Backoff, CommandFailed, CommandRefused
-from helan.edge.adapters.opcua.client import DataHandler, open_client, subscribe
+from helan.edge.adapters.opcua.client import (
+    DataHandler,
+    nodes_by_id,
+    open_client,
+    subscribe,
+)
 from helan.edge.adapters.opcua.codec import (
     UnsupportedValue,
     array_elements,
@@ -94,7 +99,7 @@ class OpcUaAdapter:
         self._points = {(n.device or conn.device, m): n for n in conn.nodes for m in n.metrics}
         self._arrays = {n.node_id: _ArrayNode(n) for n in conn.nodes if n.elements is not None}
         self._services = {(m.device or conn.device, m.name): m for m in conn.services}
-        self._by_id: dict[str, OpcUaNode] = {}
+        self._by_id = nodes_by_id(conn)
         self._pending: list[tuple[OpcUaNode, ua.DataValue]] = []
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -189,7 +194,7 @@ class OpcUaAdapter:
         while True:
             try:
                 client = await open_client(self.conn)
-                _, self._by_id = await subscribe(client, self.conn, DataHandler(self._on_change))
+                await subscribe(client, self.conn, DataHandler(self._on_change))
             except (OSError, TimeoutError, UaError, ConnectionError) as exc:
                 reason = f"connect failed: {exc!r}"
                 if self.status.errors == 0:

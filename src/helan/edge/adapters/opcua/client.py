@@ -54,19 +54,23 @@ async def open_client(conn: OpcUaConnection) -> Client:
     return client
 
 
-async def subscribe(
-    client: Client, conn: OpcUaConnection, handler: DataHandler
-) -> tuple[Subscription, dict[str, OpcUaNode]]:
-    """One subscription for all nodes; returns it and the map from node id to point."""
+def nodes_by_id(conn: OpcUaConnection) -> dict[str, OpcUaNode]:
+    """The map from a node's canonical id (as notifications name it) to its point.
+
+    Known before the subscription is made: the server sends each item's first value as soon
+    as the item exists, before the remaining items are created."""
+    return {ua.NodeId.from_string(p.node_id).to_string(): p for p in conn.nodes}
+
+
+async def subscribe(client: Client, conn: OpcUaConnection, handler: DataHandler) -> Subscription:
+    """One subscription for all nodes."""
     sub = await client.create_subscription(conn.publishing_interval_ms, handler)
-    by_id: dict[str, OpcUaNode] = {}
     for point in conn.nodes:
         node = client.get_node(point.node_id)
-        by_id[node.nodeid.to_string()] = point
         if point.deadband > 0 and point.elements is None:  # arrays: per element, in the adapter
             await sub.deadband_monitor(node, ua.Double(point.deadband))
         else:
             await sub.subscribe_data_change(
                 node, sampling_interval=ua.Double(point.sampling_interval_ms)
             )
-    return sub, by_id
+    return sub

@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from helan.core import ids
 from helan.core.errors import StorageUnavailable
+from helan.core.points import POINT_SCHEMA
 from helan.storage.telemetry import query as qry
 from helan.storage.telemetry.base import AggQuery, RawQuery, StoreStats
 from helan.storage.telemetry.duckdb.archive import (
@@ -206,6 +207,23 @@ class DuckDBStore:
                 params=[sid, q.start_ms, q.end_ms, q.limit, q.offset],
             ).to_arrow_table()
         return result.cast(qry.RAW_SCHEMA)
+
+    def between(
+        self, tenant: str, start_ms: int, end_ms: int, metrics: Sequence[str], limit: int
+    ) -> pa.Table:
+        self._fresh()
+        if not metrics:
+            return POINT_SCHEMA.empty_table()
+        with self._moving.shared(), self._db.cursor() as cur:
+            points = self._points(tenant, (start_ms, end_ms))
+            result = cur.sql(
+                "SELECT s.tenant, s.device, s.metric, p.ts, p.value, p.text, p.quality "
+                f"FROM {points} AS p JOIN series AS s ON s.id = p.series "
+                "WHERE s.tenant = $1 AND list_contains($2, s.metric) AND p.ts >= $3 AND p.ts < $4 "
+                "ORDER BY s.device, p.ts, s.metric LIMIT $5",
+                params=[tenant, list(metrics), start_ms, end_ms, limit],
+            ).to_arrow_table()
+        return result.cast(POINT_SCHEMA)
 
     def aggregate(self, q: AggQuery, *, rollups: bool = True) -> pa.Table:
         """Bucketed aggregate; ``rollups=False`` forces the raw-row path (checks, baselines)."""

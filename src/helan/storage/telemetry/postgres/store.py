@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 
 from helan.core import ids
 from helan.core.errors import StorageUnavailable
+from helan.core.points import POINT_SCHEMA
 from helan.storage.telemetry import query as qry
 from helan.storage.telemetry.base import AggQuery, RawQuery, StoreStats
 from helan.storage.telemetry.export import TimeFormat, check_format, write_batches
@@ -38,6 +39,11 @@ from helan.storage.telemetry.postgres.schema import (
 
 EXPORT_BATCH_ROWS = 50_000
 Conn = psycopg.Connection[tuple[Any, ...]]
+
+
+# Advisory lock keys (one 64-bit key for partition DDL; a class for per-series two-int keys).
+PARTITION_LOCK = 0x48454C414E0001
+SERIES_LOCK_CLASS = 0x4845
 
 
 class PostgresStore:
@@ -105,15 +111,28 @@ class PostgresStore:
         return lut.take(indices)
 
     def _ensure_partitions(self, ts: np.ndarray) -> None:
+        """Create missing weekly partitions. ``IF NOT EXISTS`` is not safe against another
+        writer process creating the same one at once, so creation takes a lock first."""
         if self.timescale:
             return
         for index in np.unique(ts // PARTITION_MS).tolist():
             if index not in self._partitions:
-                self._wconn.execute(schema.partition_ddl(index))
+                with self._wconn.transaction():
+                    self._wconn.execute("SELECT pg_advisory_xact_lock(%s::int8)", (PARTITION_LOCK,))
+                    self._wconn.execute(schema.partition_ddl(index))
                 self._partitions.add(index)
 
     @staticmethod
     def _merge(cur: psycopg.Cursor[tuple[Any, ...]]) -> None:
+        # Roll-ups are rebuilt from the points of each touched (series, minute): two writer
+        # processes doing so for one series at once would each miss the other's uncommitted
+        # points (and collide on the roll-up's key). Each transaction therefore locks its
+        # series first, in ascending order (no deadlock), until it commits.
+        cur.execute(
+            "SELECT pg_advisory_xact_lock(%s::int4, s.series) FROM "
+            "(SELECT DISTINCT series FROM staging ORDER BY series) AS s",
+            (SERIES_LOCK_CLASS,),
+        )
         cur.execute(
             "INSERT INTO points SELECT DISTINCT ON (series, ts) series, ts, value, text, quality "
             "FROM staging ORDER BY series, ts, seq DESC ON CONFLICT (series, ts) DO UPDATE SET "
@@ -170,6 +189,20 @@ class PostgresStore:
             (sid, q.start_ms, q.end_ms, q.limit, q.offset),
         )
         return _table(rows, qry.RAW_SCHEMA)
+
+    def between(
+        self, tenant: str, start_ms: int, end_ms: int, metrics: Sequence[str], limit: int
+    ) -> pa.Table:
+        if not metrics:
+            return POINT_SCHEMA.empty_table()
+        rows = self._read(
+            "SELECT s.tenant, s.device, s.metric, p.ts, p.value, p.text, p.quality "
+            "FROM points AS p JOIN series AS s ON s.id = p.series "
+            "WHERE s.tenant = %s AND s.metric = ANY(%s) AND p.ts >= %s AND p.ts < %s "
+            "ORDER BY s.device, p.ts, s.metric LIMIT %s",
+            (tenant, list(metrics), start_ms, end_ms, limit),
+        )
+        return _table(rows, POINT_SCHEMA)
 
     def aggregate(self, q: AggQuery, *, rollups: bool = True) -> pa.Table:
         """Bucketed aggregate; ``rollups=False`` forces the raw-row path (checks, baselines)."""
