@@ -18,6 +18,7 @@ from helan.core.errors import ValidationFailed
 from helan.core.thing import EventSpec, MetricSpec, event_specs
 from helan.rules.expr import ExprError, compile_expr
 from helan.rules.model import (
+    MAX_DEPTH,
     Aggregate,
     EventMatch,
     Expression,
@@ -35,19 +36,71 @@ _SAMPLE: dict[str, Any] = {"float": 1.5, "int": 2, "bool": True, "string": "x"}
 
 
 def parse_spec(data: Mapping[str, Any], loc: tuple[str | int, ...] = ()) -> RuleSpec:
-    """pydantic's errors in the API's shape, positioned under ``loc``."""
+    """pydantic's errors in the API's shape, positioned under ``loc`` at their place in the
+    document (``["condition", "all", 1, "op"]``), as :func:`check_rule` reports them."""
     try:
         return RuleSpec.model_validate(data)
     except ValidationError as exc:
-        details = [
-            {"loc": [*loc, *e["loc"]], "message": e["msg"], "type": e["type"]}
-            for e in exc.errors(include_url=False)
-        ]
+        merged: dict[tuple[str | int, ...], dict[str, Any]] = {}
+        errors = exc.errors(include_url=False)
+        for e in errors:
+            if e["type"] == "too_short" and any(
+                len(x["loc"]) > len(e["loc"]) and x["loc"][: len(e["loc"])] == e["loc"]
+                for x in errors
+            ):  # pydantic counts only the valid items: "at least 1, not 0" for two bad ones
+                continue
+            where = (*loc, *document_loc(e["loc"]))
+            message = e["msg"].removeprefix("Value error, ")
+            if e["type"] == "recursion_loop":  # nested past pydantic's own limit
+                where = (*loc, *where[len(loc) : len(loc) + 1])
+                message = f"nested too deeply: at most {MAX_DEPTH} levels of all/any/not"
+            if where in merged:  # one per member of a union (a value: number, bool or string)
+                merged[where]["message"] += f"; {message}"
+            else:
+                merged[where] = {"loc": list(where), "message": message, "type": e["type"]}
+        details = list(merged.values())
         raise ValidationFailed(
             f"the rule is not valid: {details[0]['message']} at "
             f"{'.'.join(str(x) for x in details[0]['loc'])}",
             details=details,
         ) from None
+
+
+_TAGS = frozenset(
+    (
+        *("threshold", "range", "expr", "aggregate", "rate", "no_data", "online", "event"),
+        *("schedule", "all", "any", "not"),
+    )
+)
+_SCALARS = frozenset(("float", "bool", "str"))
+
+
+def _scalar_position(loc: list[str | int]) -> bool:
+    """A threshold's value or an event filter's field: a float | bool | str union."""
+    return bool(loc) and (loc[-1] == "value" or loc[-2:-1] in (["where"], ["clear_where"]))
+
+
+def document_loc(loc: tuple[str | int, ...]) -> list[str | int]:
+    """pydantic's position without the names it adds: the kind tag after each condition
+    (``condition.all.all.1.range.min`` is ``condition.all.1.min``) and the member of a scalar
+    union (``value.float``)."""
+    out: list[str | int] = []
+    at_condition = False  # the next part is the kind tag pydantic inserts
+    tag: str | int | None = None  # the tag just dropped
+    for part in loc:
+        if at_condition and part in _TAGS:
+            at_condition, tag = False, part
+            continue
+        if part in _SCALARS and _scalar_position(out):
+            continue
+        out.append(part)
+        at_condition = (
+            (len(out) == 1 and part in ("condition", "suppress"))
+            or (part == "not" and tag == "not")
+            or (isinstance(part, int) and len(out) > 1 and out[-2] in ("all", "any"))
+        )
+        tag = None
+    return out
 
 
 def target_devices(s: Session, tenant: str, spec: RuleSpec) -> list[tuple[str, str | None]]:

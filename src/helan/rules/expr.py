@@ -23,9 +23,12 @@ from typing import Any, cast
 
 import celpy
 from lark import Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 
+MAX_SOURCE = 2000  # characters, as RuleSpec allows: the parser's time grows with it
 MAX_NODES = 256
-MAX_NESTING = 32
+MAX_NESTING = 32  # brackets
+MAX_TREE_DEPTH = 400  # parse-tree levels (32 brackets take about 330): bounds the recursion
 MAX_STRING = 1000
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 
@@ -65,6 +68,8 @@ _PARSER = celpy.Environment()
 
 
 def compile_expr(source: str) -> CompiledExpr:
+    if len(source) > MAX_SOURCE:
+        raise ExprError(f"longer than {MAX_SOURCE} characters", MAX_SOURCE + 1)
     depth = 0
     for i, ch in enumerate(source):
         depth += 1 if ch in "([" else -1 if ch in ")]" else 0
@@ -74,11 +79,25 @@ def compile_expr(source: str) -> CompiledExpr:
         tree = _PARSER.compile(source)
     except celpy.celparser.CELParseError as exc:
         column = getattr(exc, "column", 0) or 0
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "syntax error"
-        raise ExprError(f"syntax error: {first}", column) from None
+        raise ExprError(_syntax(exc, source, column), column) from None
     builder = _Builder()
     fn = builder.build(tree)
     return CompiledExpr(source, frozenset(builder.names), fn)
+
+
+def _syntax(exc: Exception, source: str, column: int) -> str:
+    """What the parser tripped on, in words (its own text only repeats the source)."""
+    cause = exc.__context__  # celpy raises its error while handling lark's
+    if isinstance(cause, UnexpectedToken) and cause.token.type == "$END":
+        return "syntax error: the expression ends too early"
+    if isinstance(cause, UnexpectedToken):
+        found = str(cause.token)
+    elif isinstance(cause, UnexpectedCharacters):
+        found = cause.char
+    else:
+        return "syntax error"
+    hint = " (there is no ** operator)" if source[column - 2 : column] == "**" else ""
+    return f"syntax error: unexpected {found!r}{hint}"
 
 
 def _column(node: Tree[Any] | Token) -> int:
@@ -129,7 +148,8 @@ def _arith(op: str) -> Callable[[Value, Value], Value]:
         x, y = _number(a), _number(b)
         if not (isinstance(x, int) and isinstance(y, int)) or y == 0:
             raise Undefined
-        return int(math.fmod(x, y))
+        r = abs(x) % abs(y)  # in integers: math.fmod's floats lose digits above 2**53
+        return r if x >= 0 else -r  # CEL truncates: the remainder takes the dividend's sign
 
     return {"add": add, "sub": sub, "mul": mul, "div": div, "mod": mod}[op]
 
@@ -203,13 +223,29 @@ class _Builder:
     def __init__(self) -> None:
         self.names: set[str] = set()
         self.nodes = 0
+        self.depth = 0
 
     def build(self, node: Tree[Any] | Token) -> Fn:
+        if isinstance(node, Token):
+            raise ExprError(f"unexpected {node!s}", _column(node))
+        kids = node.children
+        if not (len(kids) == 1 and isinstance(kids[0], Tree)):  # the grammar's pass-throughs
+            self._term(node)  # (expr > or > and > ... > primary) are not terms
+        if self.depth >= MAX_TREE_DEPTH:  # a chain of unary operators nests without parens
+            raise ExprError(f"nested more than {MAX_TREE_DEPTH} levels deep", _column(node))
+        self.depth += 1
+        try:
+            return self._node(node)
+        finally:
+            self.depth -= 1
+
+    def _term(self, node: Tree[Any]) -> None:
+        """Count an operator, call or operand: the closures evaluation runs."""
         self.nodes += 1
         if self.nodes > MAX_NODES:
             raise ExprError(f"longer than {MAX_NODES} terms", _column(node))
-        if isinstance(node, Token):
-            raise ExprError(f"unexpected {node!s}", _column(node))
+
+    def _node(self, node: Tree[Any]) -> Fn:
         data = str(node.data)
         kids = node.children
         method = getattr(self, f"_{data}", None)
@@ -339,6 +375,8 @@ class _Builder:
     def _primary(self, node: Tree[Any]) -> Fn:
         (kid,) = node.children
         if isinstance(kid, Tree) and kid.data in ("ident", "literal", "paren_expr", "ident_arg"):
+            if kid.data != "paren_expr":
+                self._term(kid)
             fn: Fn = getattr(self, f"_{kid.data}")(kid)
             return fn
         data = kid.data if isinstance(kid, Tree) else kid
@@ -410,11 +448,15 @@ class _Builder:
         elif token.type == "BOOL_LIT":
             value = text == "true"
         elif token.type in ("STRING_LIT", "MLSTRING_LIT"):
-            if len(text) > MAX_STRING + 6:
+            if len(text) > MAX_STRING + 6:  # quotes and prefix: refused before decoding
                 raise ExprError(
                     f"string literal longer than {MAX_STRING} characters", _column(token)
                 )
             value = _string(text)
+            if len(value) > MAX_STRING:
+                raise ExprError(
+                    f"string literal longer than {MAX_STRING} characters", _column(token)
+                )
         else:
             raise ExprError(f"{token.type.lower()} literals are not allowed", _column(token))
         return lambda env: value

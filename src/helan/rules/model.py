@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import re
 from datetime import time
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Discriminator,
     Field,
+    SerializerFunctionWrapHandler,
     Tag,
+    ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -40,6 +43,16 @@ Scalar = float | bool | str
 
 class _Shape(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_serializer(mode="wrap")
+    def _with_kind(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """A condition keeps its ``kind`` when defaults are left out (exports, the stored
+        spec): a leaf without it would not parse again."""
+        data = handler(self)
+        kind = getattr(self, "kind", None)
+        if isinstance(data, dict) and isinstance(kind, str) and "kind" not in data:
+            return {"kind": kind, **data}
+        return data
 
 
 class Threshold(_Shape):
@@ -279,17 +292,18 @@ class RuleSpec(_Shape):
     escalate_after_s: float | None = Field(default=None, gt=0, le=7 * 24 * 3600)
     notify_historical: bool = False
 
-    @model_validator(mode="after")
-    def _bounded(self) -> RuleSpec:
-        for name, tree in (("condition", self.condition), ("suppress", self.suppress)):
-            if tree is None:
-                continue
+    @field_validator("condition", "suppress")
+    @classmethod
+    def _bounded(cls, tree: Condition | None, info: ValidationInfo) -> Condition | None:
+        if tree is not None:
             depth, leaves = _measure(tree)
             if depth > MAX_DEPTH:
-                raise ValueError(f"{name} nests {depth} levels deep; at most {MAX_DEPTH}")
+                raise ValueError(
+                    f"{info.field_name} nests {depth} levels deep; at most {MAX_DEPTH}"
+                )
             if leaves > MAX_LEAVES:
-                raise ValueError(f"{name} has {leaves} conditions; at most {MAX_LEAVES}")
-        return self
+                raise ValueError(f"{info.field_name} has {leaves} conditions; at most {MAX_LEAVES}")
+        return tree
 
 
 def children(node: Condition) -> tuple[Condition, ...]:
