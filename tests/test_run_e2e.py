@@ -19,9 +19,9 @@ import httpx
 import orjson
 import paho.mqtt.client as paho
 import pytest
-from playwright.sync_api import sync_playwright
 
 from tests.conftest import free_port
+from tests.web.browser import chromium, open_tab
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 
@@ -55,6 +55,9 @@ def _wait(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
     raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
+RUN_DATA: list[Path] = [Path()]
+
+
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     data = tmp_path_factory.mktemp("run") / "var"
@@ -66,6 +69,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         "HELAN_MQTT_EMBEDDED_PORT": str(mqtt_port),
         "HELAN_MQTT_URL": "",
         "HELAN_IDENT_PORT": "0",
+        "HELAN_SIM_FIRST_FAULT_S": "3",  # a breakdown after 3 s, a pump anomaly after 4.5 s
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "helan", "run", "--sim", "--sim-devices", "12"],
@@ -75,6 +79,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         text=True,
     )
     base = f"http://127.0.0.1:{http_port}"
+    RUN_DATA[0] = data
     try:
         with httpx.Client(base_url=base, timeout=5) as client:
             _wait(lambda: client.get("/healthz").status_code == 200, 60, "healthz")
@@ -148,32 +153,60 @@ def _raise_breakdown(running: Running) -> None:
 
 def test_console_shows_live_devices_in_a_real_browser(running: Running, tmp_path: Path) -> None:
     assert Path(CHROMIUM).exists(), "Chromium is installed by `make test` (apt package chromium)"
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            page = browser.new_page(locale="zh-CN")
-            page.goto(f"{running.base}/")
-            page.fill("input[name=username]", "admin")
-            page.fill("input[name=password]", running.password)
-            page.click("#login-form button[type=submit]")
-            page.wait_for_selector("#devices tr .badge.on", timeout=60_000)
-            # zh-CN is the default language for a zh-CN browser.
-            assert "在线" in page.inner_text("#devices")
-            page.click("#devices tr .val >> nth=0")
-            page.wait_for_selector("#chart path.line", timeout=30_000)
-            _raise_breakdown(running)  # the alarm list shows it with its level in Chinese
-            page.wait_for_selector("#events tr.level-fault", timeout=30_000)
-            row = page.inner_text("#events tr.level-fault")
-            assert "故障" in row
-            assert "breakdown" in row
-            assert "cause=die_jam" in row
-            page.screenshot(path=str(tmp_path / "console-zh.png"), full_page=True)
-            page.select_option("#lang", "en")
-            page.wait_for_function(
-                "document.querySelector('#devices').innerText.includes('online')", timeout=10_000
-            )
-        finally:
-            browser.close()
+    with chromium() as browser:
+        tab = open_tab(browser, running.base, locale="zh-CN")
+        page = tab.page
+        tab.sign_in("admin", running.password, "zh-CN", "devices")
+        page.wait_for_selector("#device-list [data-status] .badge.on", timeout=60_000)
+        assert "在线" in page.inner_text("#device-list")  # zh-CN for a zh-CN browser
+        page.click("#device-list tr[data-device=press-00001] a")
+        chart = page.locator("[data-role=history-chart][data-ready='1']")
+        chart.wait_for(timeout=30_000)
+        assert int(chart.get_attribute("data-points") or 0) >= 1
+        _raise_breakdown(running)
+        tab.goto("devices/press-e2e", "zh-CN")
+        row = page.locator("[data-section=events] tbody tr", has_text="breakdown")
+        row.first.wait_for(timeout=30_000)
+        text = row.first.inner_text()
+        assert "故障" in text
+        assert "die_jam" in text
+        page.screenshot(path=str(tmp_path / "console-zh.png"), full_page=True)
+        tab.goto("devices", "en")
+        page.locator("#device-list .badge.on", has_text="online").first.wait_for(timeout=30_000)
+        assert tab.js_errors() == []
+
+
+def test_simulated_faults_raise_alarms_that_are_mailed_and_posted(running: Running) -> None:
+    """The demo's rules (sim/alarms.py): the first CNC's breakdown and the first pump's SKAB
+    vibration anomaly each raise one alarm; both reach the factory's own SMTP inbox and webhook."""
+    with httpx.Client(base_url=running.base, timeout=5) as client:
+        auth = running.token(client)
+
+        def open_alarms() -> dict[str, dict[str, Any]]:
+            r = client.get("/api/v1/tenants/demo/alarms", headers=auth)
+            r.raise_for_status()
+            found = {a["rule_id"]: a for a in r.json()["items"] if a["open"]}
+            return found if {"cnc-breakdown", "pump-anomaly"} <= found.keys() else {}
+
+        alarms = _wait(open_alarms, 90, "a breakdown alarm and a pump anomaly alarm")
+    assert alarms["cnc-breakdown"]["device"] == "cnc-00001"
+    assert alarms["cnc-breakdown"]["values"]["event"] == "breakdown"
+    assert alarms["pump-anomaly"]["device"] == "pump-00001"
+    assert alarms["pump-anomaly"]["values"]["vibration_1"] > 0.30
+    assert all(a["state"] == "unack_active" and a["count"] == 1 for a in alarms.values())
+    inbox = RUN_DATA[0] / "sim-inbox"
+
+    def delivered() -> tuple[list[Any], list[Any]]:
+        def lines(name: str) -> list[Any]:
+            f = inbox / name
+            return [orjson.loads(x) for x in f.read_bytes().splitlines()] if f.exists() else []
+
+        mail, hooks = lines("mail.jsonl"), lines("webhook.jsonl")
+        ids = {a["id"] for a in alarms.values()}
+        hooked = {h["body"].get("alarm_id") for h in hooks}
+        return (mail, hooks) if len(mail) >= 2 and ids <= hooked else ([], [])
+
+    mail, hooks = _wait(lambda: any(delivered()) and delivered(), 30, "e-mails and webhooks")
+    assert any("Alarm raised" in m["subject"] for m in mail)
+    assert all(m["to"] == ["shift-lead@demo.factory"] for m in mail)
+    assert all(h["idempotency_key"] for h in hooks)

@@ -54,13 +54,16 @@ class Settings(BaseSettings):
     mosquitto_pid_file: Path | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 8000
-    # Secret for signing access tokens. Empty = generated once and kept in data_dir.
-    smtp_host: str = Field("", description="SMTP server for e-mailed reports; empty: no mail.")
+    # `helan run --sim`: the first CNC or press breaks down this many seconds after the factory
+    # starts publishing, the first pump's SKAB anomaly begins at 1.5 times it.
+    sim_first_fault_s: float = Field(60.0, gt=0)
+    smtp_host: str = Field("", description="SMTP server for e-mail (reports, alarms); empty: none.")
     smtp_port: int = 25
     smtp_starttls: bool = False
     smtp_username: str = ""
     smtp_password: SecretStr = SecretStr("")
     smtp_from: str = "helan@localhost"
+    # Secret for signing access tokens. Empty = generated once and kept in data_dir.
     secret_key: SecretStr = SecretStr("")
     access_token_minutes: int = 15
     # Ingest batching: a batch is written when it reaches this many points or this age.

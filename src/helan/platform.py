@@ -209,6 +209,10 @@ class Platform:
         """Start this process's parts in order; on a failure, stop the started ones and raise.
         ``mqtt=False``: no broker connections (no MQTT ingest, no commands): for tests."""
         stack = AsyncExitStack()
+        if self.alarms is not None and self.stream_hub is not None:
+            # Alarm changes come from the rules' thread and the API's thread pool: hand them
+            # to the hub on its loop.
+            self.alarms.on_change = _alarm_to_hub(self.stream_hub, asyncio.get_running_loop())
         try:
             await self._start_parts(stack, mqtt=mqtt)
         except BaseException:
@@ -302,8 +306,6 @@ class Platform:
 
         assert self.alarms is not None
         assert self.rule_source is not None
-        if self.stream_hub is not None:
-            self.alarms.on_change = _alarm_to_hub(self.stream_hub, asyncio.get_running_loop())
         self.delivery = Delivery(self.meta, self.settings, commands=self.commands)
         await self._run(stack, "notifications", self.delivery)
         self.rules = RuleEngine(

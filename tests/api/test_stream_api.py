@@ -172,7 +172,7 @@ def test_points_arrive_coalesced_and_scoped(server: Server) -> None:
         time.sleep(0.5)
         assert not any(e[0] == "points" and "p1" in e[1] for e in f.items)  # filtered out
         assert not any(e[0] == "points" for e in b.items)  # another tenant's
-    hub = server.app.state.stream_hub
+    hub = server.app.state.platform.stream_hub
     deadline = time.monotonic() + 10
     while hub.clients() and time.monotonic() < deadline:  # noticed at the next write
         time.sleep(0.1)

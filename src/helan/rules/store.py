@@ -39,7 +39,9 @@ SORT = {"id": Rule.id, "name": Rule.name, "updated_at": Rule.updated_at}
 
 
 def _spec_json(spec: RuleSpec) -> dict[str, Any]:
-    return spec.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    """Defaults written out (only unset optionals left out): a stored rule keeps the meaning
+    it was saved with if a default changes later, and every condition keeps its ``kind``."""
+    return spec.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 def list_rules(

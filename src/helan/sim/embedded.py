@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING
 import httpx
 import sqlalchemy as sa
 
-from helan.sim.faults import random_faults
-from helan.sim.plan import FactoryPlan
+from helan.sim.alarms import provision_alarms
+from helan.sim.faults import Breakdown, Fault, SkabAnomaly, random_faults
+from helan.sim.plan import FactoryPlan, SimDevice
 from helan.sim.provision import provision
+from helan.sim.receivers import HOST, Inbox
 from helan.sim.runner import FactoryStats, run_factory
 
 if TYPE_CHECKING:
@@ -58,16 +60,58 @@ async def run_embedded_factory(
     """Provision the demo enterprise through the app, then publish until ``stop_event``; a random
     fault (SKAB anomaly, stuck sensor, spikes, outage) hits some device every two minutes."""
     plan = FactoryPlan(devices=devices)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://helan.internal") as client:
-        sims = await provision(client, _admin_token(platform), plan)
-    log.info("simulated factory: %d devices provisioned in tenant %r", len(sims), plan.tenant)
-    if on_ready is not None:
-        on_ready(len(sims))
-    faults = random_faults(
-        [(d.device_id, d.kind.kind) for d in sims],
-        every_s=FAULT_EVERY_S,
-        horizon_s=FAULT_HORIZON_S,
-        seed=plan.seed,
+    inbox = Inbox(platform.settings.data_dir / "sim-inbox")
+    await inbox.start()
+    try:
+        _use_inbox(platform, inbox)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://helan.internal"
+        ) as client:
+            token = _admin_token(platform)
+            sims = await provision(client, token, plan)
+            await provision_alarms(client, token, plan, inbox.webhook_url)
+        log.info("simulated factory: %d devices provisioned in tenant %r", len(sims), plan.tenant)
+        if on_ready is not None:
+            on_ready(len(sims))
+        faults = _first_faults(sims, platform.settings.sim_first_fault_s) + random_faults(
+            [(d.device_id, d.kind.kind) for d in sims],
+            every_s=FAULT_EVERY_S,
+            horizon_s=FAULT_HORIZON_S,
+            seed=plan.seed,
+        )
+        return await run_factory(sims, platform.mqtt_url, stop_event=stop_event, faults=faults)
+    finally:
+        await inbox.stop()
+
+
+def _use_inbox(platform: Platform, inbox: Inbox) -> None:
+    """Mail goes to the inbox unless an SMTP server is configured; its webhook's host is let
+    through the outbound allow-list (loopback is refused otherwise)."""
+    settings = platform.settings
+    if not settings.smtp_host:
+        settings.smtp_host, settings.smtp_port = HOST, inbox.smtp_port
+    allowed = f"{HOST}:{inbox.http_port}"
+    if allowed not in settings.notify_allowed_hosts:
+        settings.notify_allowed_hosts = [*settings.notify_allowed_hosts, allowed]
+    log.info(
+        "simulated factory inbox: mail and webhooks land in %s (SMTP %s:%d, webhook %s)",
+        inbox.folder,
+        settings.smtp_host,
+        settings.smtp_port,
+        inbox.webhook_url,
     )
-    return await run_factory(sims, platform.mqtt_url, stop_event=stop_event, faults=faults)
+
+
+def _first_faults(sims: list[SimDevice], after_s: float) -> list[Fault]:
+    """A new user sees alarms within two minutes: the first CNC (or press) breaks down after
+    ``after_s`` (a minute by default), the first pump replays SKAB's vibration anomaly (from
+    ``other/5.csv``) at 1.5 times it."""
+    machines = [d.device_id for d in sims if d.kind.kind in ("cnc", "press")]
+    pumps = [d.device_id for d in sims if d.kind.kind == "pump"]
+    first: list[Fault] = []
+    if machines:
+        first.append(Breakdown(device=machines[0], start_s=after_s))
+    if pumps:
+        first.append(SkabAnomaly(device=pumps[0], recording="other-5", start_s=1.5 * after_s))
+    return first

@@ -117,6 +117,14 @@ class Outage:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Breakdown:
+    """A CNC or press breaks down at ``start_s`` (its ``breakdown`` event is raised then)."""
+
+    device: str
+    start_s: float
+
+
+@dataclass(frozen=True, kw_only=True)
 class ReconnectStorm:
     """Every device drops its connection at once and reconnects at once (a broker failover)."""
 
@@ -124,7 +132,7 @@ class ReconnectStorm:
 
 
 ValueFault = SkabAnomaly | StuckSensor | Spikes
-Fault = ValueFault | Outage | ReconnectStorm
+Fault = ValueFault | Outage | ReconnectStorm | Breakdown
 
 
 def random_faults(

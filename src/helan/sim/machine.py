@@ -87,6 +87,21 @@ class MachineModel:
             cause = self._rng.choice(CAUSES[self.kind.kind])
             self._events.append((ts, "breakdown", {"cause": cause}))
 
+    def break_down(self, at: float) -> None:
+        """A breakdown now (a scheduled fault), whatever the machine was doing; it is repaired
+        after a usual breakdown's dwell."""
+        if self._last_t is not None:
+            self.advance(at - self._last_t, self._last_t)
+            self._last_t = at
+        if self.state == "down":
+            return
+        old, self.state = self.state, "down"
+        self._dwell_left = self._dwell("down")
+        self.transitions += 1
+        ts = int(at * 1000)
+        self._events.append((ts, "state_changed", {"from": old, "to": "down"}))
+        self._events.append((ts, "breakdown", {"cause": self._rng.choice(CAUSES[self.kind.kind])}))
+
     def take_events(self) -> list[SimEvent]:
         events, self._events = self._events, []
         return events

@@ -24,7 +24,8 @@ from gmqtt.mqtt.constants import MQTTv311
 from gmqtt.mqtt.handler import MQTTConnectError
 from gmqtt.storage import PersistentStorage
 
-from helan.sim.faults import Fault, Outage, ReconnectStorm, ValueFault
+from helan.sim.faults import Breakdown, Fault, Outage, ReconnectStorm, ValueFault
+from helan.sim.machine import MachineModel
 from helan.sim.metrics import SimEvent, quantise_values
 from helan.sim.plan import SimDevice
 
@@ -191,6 +192,13 @@ class Factory:
             await asyncio.sleep(fault.duration_s)
             await self.connect_all([link])
 
+    def break_down(self, fault: Breakdown, at: float) -> None:
+        model = self.links[fault.device].device.model
+        if isinstance(model, MachineModel):
+            model.break_down(at)
+        else:
+            log.warning("sim: %s is not a machine; it cannot break down", fault.device)
+
     def publish(self, link: _Link, t: float, ts_ms: int, elapsed_s: float) -> bool:
         """Sample, fault, quantise and publish one reading of one device; False if not sent."""
         values = link.device.model.sample(t)
@@ -238,13 +246,11 @@ class Factory:
         self, stop_event: asyncio.Event, faults: Sequence[Fault] = (), period_s: float = 1.0
     ) -> None:
         """Publish every ``period_s`` until ``stop_event`` is set; faults count from now."""
+        scheduled = (Outage, ReconnectStorm, Breakdown)
         for f in faults:
-            if isinstance(f, (Outage, ReconnectStorm)):
-                continue
-            self.links[f.device].faults.append(f)
-        pending = sorted(
-            (f for f in faults if isinstance(f, (Outage, ReconnectStorm))), key=lambda f: f.start_s
-        )
+            if not isinstance(f, scheduled):
+                self.links[f.device].faults.append(f)
+        pending = sorted((f for f in faults if isinstance(f, scheduled)), key=lambda f: f.start_s)
         links = list(self.links.values())
         slots = [links[i::SLOTS_PER_SECOND] for i in range(SLOTS_PER_SECOND)]
         t0 = math.ceil(time.time())
@@ -254,9 +260,14 @@ class Factory:
                 elapsed = second - t0
                 while pending and pending[0].start_s <= elapsed:
                     f = pending.pop(0)
-                    self._spawn(
-                        self.reconnect_storm() if isinstance(f, ReconnectStorm) else self.outage(f)
-                    )
+                    if isinstance(f, Breakdown):
+                        self.break_down(f, second)
+                    else:
+                        self._spawn(
+                            self.reconnect_storm()
+                            if isinstance(f, ReconnectStorm)
+                            else self.outage(f)
+                        )
                 for i, slot in enumerate(slots):
                     at = second + i * period_s / SLOTS_PER_SECOND
                     delay = at - time.time()

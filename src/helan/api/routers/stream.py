@@ -42,15 +42,10 @@ MAX_DEVICES = 500
 
 
 def hub_of(request: Request) -> StreamHub:
-    """The platform's hub (wired by the platform, which also feeds it alarms), else one made
-    for this app on first use."""
+    """The platform's hub (the platform also feeds it alarms)."""
     platform: Platform = request.app.state.platform
-    hub: StreamHub | None = getattr(platform, "stream_hub", None)
-    if hub is None:
-        hub = getattr(request.app.state, "stream_hub", None)
-        if hub is None:
-            hub = request.app.state.stream_hub = StreamHub(platform.pipeline.stream)
-    return hub
+    assert platform.stream_hub is not None, "Platform.build makes the hub"
+    return platform.stream_hub
 
 
 def _devices(value: str | None) -> list[str] | None:
