@@ -16,10 +16,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from fastapi.routing import APIRoute, iter_route_contexts
 from meta_world import PASSWORD, World, create_app
-
-import sqlalchemy as sa
 
 from helan.rules.contracts import ConditionChange, Severity
 from helan.rules.notify.outbox import delivery_row
