@@ -14,9 +14,14 @@ Order and time (the late-data policy, docs/rules.md):
 - a point whose time is not after the last point the rules saw of that device and metric is
   *late*: stored, but not evaluated (counted in ``late``): a condition's state only moves
   forward in device time, which is also what makes a replay after a restart idempotent;
+  points out of order within one batch are late the same way; an event before the device's
+  last event, or at the time of the last one of its type, is late too;
 - durations (``for_s``, ``clear_for_s``) and windows are measured in device time; conditions
   that become true with the passing of time alone (no data, a held duration, an event's hold,
-  a schedule) are checked by :meth:`Evaluator.tick` against the wall clock.
+  a schedule) are checked by :meth:`Evaluator.tick` against the wall clock, but dated when
+  they happened (a silence when it passed ``for_s``, a hold when it ran out); data ends a
+  no-data condition at once, at the time of the point that ended it;
+- a leaf without a value yet is unknown, and stays unknown through ``not``.
 
 Each change carries the time it happened in device time: the key (rule, device, time, active)
 the alarms use to apply each change once.
@@ -143,21 +148,26 @@ class _Compiled:
         self.metrics = frozenset(read)
 
     def value(self, node: Condition, leaf_values: list[bool | None], start: int = 0) -> bool:
-        """The tree's value; an unknown leaf counts as false."""
+        """Whether the tree holds. A leaf without a value yet (or undefined) is unknown, and
+        unknown stays unknown through ``not`` (Kleene's logic): ``not: online`` does not hold
+        before the first online event; an unknown tree does not hold."""
         counter = [start]
 
-        def walk(n: Condition) -> bool:
-            if isinstance(n, AllOf):
-                return all([walk(c) for c in n.all])  # every leaf consumes its index
-            if isinstance(n, AnyOf):
-                return any([walk(c) for c in n.any])
+        def walk(n: Condition) -> bool | None:
+            if isinstance(n, AllOf | AnyOf):
+                kids = [walk(c) for c in (n.all if isinstance(n, AllOf) else n.any)]
+                decisive = isinstance(n, AnyOf)  # every leaf consumes its index
+                if decisive in kids:
+                    return decisive
+                return None if None in kids else not decisive
             if isinstance(n, Not):
-                return not walk(n.not_)
+                inner = walk(n.not_)
+                return None if inner is None else not inner
             i = counter[0]
             counter[0] += 1
-            return leaf_values[i] is True
+            return leaf_values[i]
 
-        return walk(node)
+        return walk(node) is True
 
 
 def _schedule_holds(s: Schedule, ts_ms: int) -> bool:
@@ -175,6 +185,26 @@ def _schedule_holds(s: Schedule, ts_ms: int) -> bool:
         return day in s.days
     yesterday = WEEKDAYS[(local.weekday() - 1) % 7]
     return t < s.end and yesterday in s.days
+
+
+def _fresh(device: np.ndarray, ts: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """Which points (grouped by device, in commit order) come after every point of their
+    device before them: after ``last`` (the batches before) and after the earlier rows of
+    this batch. Column-wise: a running maximum per device, of time ranks so that one running
+    maximum over all devices serves (a group's offset keeps the groups apart)."""
+    n = len(ts)
+    same = np.zeros(n, bool)
+    same[1:] = device[1:] == device[:-1]
+    group = np.cumsum(~same) - 1
+    rank = np.empty(n, np.int64)
+    by_time = np.argsort(ts, kind="stable")
+    rank[by_time] = np.arange(n)
+    upto = ts[by_time][np.maximum.accumulate(group * n + rank) - group * n]
+    before = np.empty_like(ts)
+    before[1:] = upto[:-1]
+    before[~same] = np.iinfo(np.int64).min
+    fresh: np.ndarray = ts > np.maximum(last, before)
+    return fresh
 
 
 def _compare(op: str, a: float, b: float) -> bool:
@@ -243,6 +273,7 @@ class Evaluator:
         self._last_seen: dict[tuple[int, str | None], int] = {}
         self._windows: dict[tuple[int, str, int], collections.deque[tuple[int, float]]] = {}
         self._event_until: dict[tuple[int, str, int], int] = {}
+        self._event_ts: dict[tuple[int, str | None], int] = {}  # last event: device, its type
         self._last_py_ts: dict[tuple[int, str], int] = {}
         self._online: dict[int, bool] = {}
         self._pending: set[tuple[int, str]] = set()
@@ -332,12 +363,13 @@ class Evaluator:
         ] = []  # code, row, ref...
         self._vector(table, found)
         self._python(table, found)
-        self._seen(table)
+        heard = self._seen(table)
         changes: list[ConditionChange] = []
         found.sort(key=lambda f: (f[0], f[1]))
         ts_col = table["ts"].to_numpy()
         for code, row, ri, li, value, values in found:
             changes.extend(self._set(ri, code, li, value, int(ts_col[row]), values, committed_ms))
+        changes.extend(self._heard(heard, committed_ms))
         changes.extend(self._due_in_data(table, committed_ms))
         return changes
 
@@ -359,15 +391,16 @@ class Evaluator:
                 continue
             for layer in layers:
                 d = code[mine]
-                ref = layer.target[d]
-                take = ref >= 0
+                take = layer.target[d] >= 0
                 if not take.any():
                     continue
-                rows_l, d, ref = mine[take], d[take], ref[take]
+                order = np.argsort(d[take], kind="stable")  # by device, commit order kept
+                rows_l = mine[take][order]
+                d = code[rows_l]
                 t = ts[rows_l]
-                fresh = t > layer.last_ts[d]
+                fresh = _fresh(d, t, layer.last_ts[d])
                 self.late += int((~fresh).sum())
-                rows_l, d, ref, t = rows_l[fresh], d[fresh], ref[fresh], t[fresh]
+                rows_l, d, t = rows_l[fresh], d[fresh], t[fresh]
                 if not len(rows_l):
                     continue
                 v = values[rows_l]
@@ -378,30 +411,27 @@ class Evaluator:
                 else:
                     cond = _OPS[layer.op](v, layer.lo[d])
                 state = np.where(np.isnan(v), -1, cond.astype(np.int8)).astype(np.int8)
-                order = np.argsort(d, kind="stable")
-                d_s, s_s, r_s, t_s, v_s = d[order], state[order], rows_l[order], t[order], v[order]
-                first = np.ones(len(d_s), bool)
-                first[1:] = d_s[1:] != d_s[:-1]
-                prev = np.empty_like(s_s)
-                prev[1:] = s_s[:-1]
-                prev[first] = layer.state[d_s[first]]
-                changed = np.flatnonzero(s_s != prev)
-                last = np.ones(len(d_s), bool)
-                last[:-1] = d_s[1:] != d_s[:-1]
-                layer.state[d_s[last]] = s_s[last]
-                layer.last_ts[d_s[last]] = t_s[last]
+                first = np.ones(len(d), bool)
+                first[1:] = d[1:] != d[:-1]
+                prev = np.empty_like(state)
+                prev[1:] = state[:-1]
+                prev[first] = layer.state[d[first]]
+                changed = np.flatnonzero(state != prev)
+                last = np.ones(len(d), bool)
+                last[:-1] = d[1:] != d[:-1]
+                layer.state[d[last]] = state[last]
+                layer.last_ts[d[last]] = t[last]  # the latest: fresh times increase
                 for k in changed:
-                    leaf_ref = self._refs[int(layer.target[d_s[k]])]
-                    s = int(s_s[k])
-                    row = int(index[r_s[k]])
+                    leaf_ref = self._refs[int(layer.target[d[k]])]
+                    s = int(state[k])
                     found.append(
                         (
-                            int(d_s[k]),
-                            row,
+                            int(d[k]),
+                            int(index[rows_l[k]]),
                             leaf_ref.rule,
                             leaf_ref.leaf,
                             None if s < 0 else bool(s),
-                            {name: float(v_s[k])},
+                            {name: float(v[k])},
                         )
                     )
 
@@ -488,21 +518,41 @@ class Evaluator:
         }[leaf.fn]()
         return _compare(leaf.op, agg, leaf.value)
 
-    def _seen(self, table: pa.Table) -> None:
-        """Last point time per device (and per metric the no-data leaves name)."""
+    def _seen(self, table: pa.Table) -> list[tuple[int, str | None, int]]:
+        """Last point time per device (and per metric the no-data leaves name); returns
+        (device, metric or None, time) where data came after what was seen before."""
         if not any(any(isinstance(x, NoData) for x in c.leaves) for c in self.rules):
-            return
+            return []
         wanted = {x.metric for c in self.rules for x in c.leaves if isinstance(x, NoData)}
-        grouped = table.group_by(["code", "metric"]).aggregate([("ts", "max")])
-        for code, metric, ts in zip(
-            *(grouped[c].to_pylist() for c in ("code", "metric", "ts_max")), strict=True
-        ):
-            whole = self._last_seen.get((code, None), -(2**63))
-            self._last_seen[(code, None)] = max(whole, ts)
-            if metric in wanted:
-                self._last_seen[(code, metric)] = max(
-                    self._last_seen.get((code, metric), -(2**63)), ts
-                )
+        grouped = table.group_by(["code", "metric"]).aggregate([("ts", "min"), ("ts", "max")])
+        heard: list[tuple[int, str | None, int]] = []
+        names = ("code", "metric", "ts_min", "ts_max")
+        for code, metric, first, last in zip(*(grouped[c].to_pylist() for c in names), strict=True):
+            for key in ((code, None), (code, metric)) if metric in wanted else ((code, None),):
+                before = self._last_seen.get(key)
+                if before is None or last > before:
+                    self._last_seen[key] = last
+                    heard.append(
+                        (code, key[1], first if before is None or first > before else last)
+                    )
+        return heard
+
+    def _heard(
+        self, heard: Sequence[tuple[int, str | None, int]], committed_ms: int
+    ) -> list[ConditionChange]:
+        """Data ends a no-data condition at once, at the time of the point that ended it."""
+        changes: list[ConditionChange] = []
+        for code, metric, ts in sorted(heard, key=lambda h: h[2]):
+            tenant, device = self._code_names[code]
+            for ri, compiled in enumerate(self.rules):
+                pair = self._pairs.get((ri, device))
+                if pair is None or compiled.rule.tenant != tenant:
+                    continue
+                for li, leaf in enumerate(compiled.leaves):
+                    now = pair.leaf[li] if li < compiled.n_cond else pair.supp[li - compiled.n_cond]
+                    if isinstance(leaf, NoData) and leaf.metric == metric and now is True:
+                        changes.extend(self._set(ri, code, li, False, ts, {}, committed_ms))
+        return changes
 
     # -- events ---------------------------------------------------------------------------
 
@@ -514,11 +564,20 @@ class Evaluator:
             code = self._codes.get((row.tenant, row.device))
             if code is None:
                 continue
+            # The late policy of points: an event before the device's last one, or at the time
+            # of the last one of its type, was evaluated already (a replay) or comes too late.
+            if row.ts < self._event_ts.get((code, None), -(2**63)) or row.ts <= self._event_ts.get(
+                (code, row.event), -(2**63)
+            ):
+                self.late += 1
+                continue
+            self._event_ts[(code, None)] = self._event_ts[(code, row.event)] = row.ts
             if row.event in (ONLINE, OFFLINE):
                 self._online[code] = row.event == ONLINE
-                self._last_seen[(code, None)] = max(
-                    self._last_seen.get((code, None), -(2**63)), row.ts
-                )
+            # device_offline is the watchdog's, dated last seen + its timeout: not a hearing
+            if row.event != OFFLINE and row.ts > self._last_seen.get((code, None), -(2**63)):
+                self._last_seen[(code, None)] = row.ts
+                changes.extend(self._heard([(code, None, row.ts)], committed_ms))
             for ri, compiled in enumerate(self.rules):
                 if compiled.rule.tenant != row.tenant or row.device not in compiled.rule.devices:
                     continue
@@ -568,22 +627,26 @@ class Evaluator:
                 code = self._codes[(compiled.rule.tenant, device)]
                 for li, leaf in enumerate(compiled.leaves):
                     result: bool | None
+                    # Each change is dated when it happened in device time, not when the
+                    # tick noticed it, so that a replay dates it the same (its key).
+                    at = now_ms
                     if isinstance(leaf, NoData):
                         seen = self._last_seen.get((code, leaf.metric))
                         if seen is None:
                             continue  # never heard since start: no baseline yet
-                        result = now_ms - seen >= leaf.for_s * 1000
+                        due = seen + int(leaf.for_s * 1000)
+                        result, at = (True, due) if now_ms >= due else (False, seen)
                     elif isinstance(leaf, EventMatch):
                         until = self._event_until.get((code, compiled.rule.rule_id, li))
                         if until is None or now_ms < until:
                             continue
                         self._event_until.pop((code, compiled.rule.rule_id, li), None)
-                        result = False
+                        result, at = False, until
                     elif isinstance(leaf, Schedule):
                         result = _schedule_holds(leaf, now_ms)
                     else:
                         continue
-                    changes.extend(self._set(ri, code, li, result, now_ms, {}, 0))
+                    changes.extend(self._set(ri, code, li, result, at, {}, 0))
         for ri, device in list(self._pending):
             changes.extend(self._settle(ri, device, now_ms, 0))
         return changes
@@ -712,6 +775,7 @@ class Evaluator:
             "online": {names[c]: v for c, v in self._online.items()},
             "windows": {(names[c], m, k): list(w) for (c, m, k), w in self._windows.items()},
             "events": {(names[c], r, li): until for (c, r, li), until in self._event_until.items()},
+            "event_ts": {(names[c], e): ts for (c, e), ts in self._event_ts.items()},
             "pending": [
                 (self.rules[ri].rule.tenant, self.rules[ri].rule.rule_id, d)
                 for ri, d in self._pending
@@ -757,7 +821,11 @@ class Evaluator:
         for name, values in state.get("values", {}).items():
             if name in codes:
                 self._device_values[codes[name]] = dict(values)
-        for mapping, target in (("seen", self._last_seen), ("py_ts", self._last_py_ts)):
+        for mapping, target in (
+            ("seen", self._last_seen),
+            ("py_ts", self._last_py_ts),
+            ("event_ts", self._event_ts),
+        ):
             for (name, metric), ts in state.get(mapping, {}).items():
                 if name in codes:
                     target[(codes[name], metric)] = ts
