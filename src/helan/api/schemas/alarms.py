@@ -156,6 +156,7 @@ class ReportOut(Output):
     operators: int
     alarms: int = Field(description="Annunciated activations in [start, end)")
     periods: int = Field(description="10-minute periods")
+    per_period: list[int] = Field(description="Alarms in each 10-minute period, from start")
     per_operator_per_10min: Rate
     flood: FloodSummary
     chattering: list[Chattering]

@@ -131,6 +131,7 @@ def _rates(acts: list[_Activation], start: int, end: int, operators: int) -> dic
             floods.append({"start": p_start, "end": p_end, "alarms": n, "peak_per_10min": n})
     return {
         "periods": periods,
+        "per_period": buckets,
         "per_operator_per_10min": {
             "average": round(len(acts) / (periods * operators), 3),
             "peak": round(max(buckets, default=0) / operators, 3),
