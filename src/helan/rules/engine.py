@@ -44,7 +44,9 @@ log = logging.getLogger(__name__)
 SUBSCRIBER = "rules"
 MAX_REPLAY_MS = 3600_000
 REPLAY_MARGIN_MS = 5_000
-REPLAY_LIMIT = 2_000_000
+RECENT_MS = 600_000  # series heard this close to the checkpoint may have a backlog after it
+REPLAY_CHUNK_MS = 600_000
+REPLAY_LIMIT = 2_000_000  # points per tenant and chunk
 _HEADER = struct.Struct(">4sQ")  # magic, wall ms
 _MAGIC = b"HLR1"
 
@@ -52,6 +54,25 @@ EVALUATED = Counter("helan_rules_evaluated", "Points and events evaluated by the
 CHANGES = Counter("helan_rules_condition_changes", "Rule conditions that changed state")
 LOADED = Gauge("helan_rules_loaded", "Enabled rules running")
 LATE = Counter("helan_rules_late_points", "Points older than what the rules saw of their series")
+
+
+def replay_start(saved_at: int, state: dict[str, Any] | None, now: int) -> int:
+    """Where the replay after a restart begins, in device time: the checkpoint's wall time less
+    a margin, or earlier where a series heard near the checkpoint was behind it (a device whose
+    clock lags, a backlog from a reconnect): its points committed after the checkpoint have
+    device times before it. What the restored state has already seen is late for it and changes
+    nothing, so starting early costs reading only. Never more than an hour back."""
+    start = saved_at - REPLAY_MARGIN_MS
+    state = state or {}
+    seen = [
+        *state.get("seen", {}).values(),
+        *state.get("py_ts", {}).values(),
+        *(last for _, last in state.get("layers", {}).values()),
+    ]
+    recent = [ts for ts in seen if isinstance(ts, int) and ts >= saved_at - RECENT_MS]
+    if recent:
+        start = min(start, min(recent))
+    return max(start, now - MAX_REPLAY_MS)
 
 
 class RuleEngine:
@@ -109,18 +130,24 @@ class RuleEngine:
             LOADED.set(len(self.live.rules))
             self._apply(gone)
             if saved_at is not None:
-                self._replay(saved_at)
+                self._replay(replay_start(saved_at, state, int(time.time() * 1000)))
+            self._late_seen = self.live.late + self.history.late  # replay repeats are not late
+        self._save()  # at once: a crash before the first periodic save still replays from here
 
-    def _replay(self, saved_at: int) -> None:
+    def _replay(self, start: int) -> None:
         now = int(time.time() * 1000)
-        start = max(saved_at - REPLAY_MARGIN_MS, now - MAX_REPLAY_MS)
         tenants = sorted({r.rule.tenant for r in self.live.rules})
         for tenant in tenants:
             metrics = sorted(
                 {m for r in self.live.rules if r.rule.tenant == tenant for m in r.metrics}
             )
-            if metrics:
-                table = self.telemetry.between(tenant, start, now + 1, metrics, REPLAY_LIMIT)
+            for lo in range(start, now + 1, REPLAY_CHUNK_MS) if metrics else ():
+                hi = min(lo + REPLAY_CHUNK_MS, now + 1)
+                table = self.telemetry.between(tenant, lo, hi, metrics, REPLAY_LIMIT)
+                if table.num_rows >= REPLAY_LIMIT:
+                    log.error(
+                        "rules: replay of %s from %d cut at %d points", tenant, lo, REPLAY_LIMIT
+                    )
                 if table.num_rows:
                     table = table.sort_by([("ts", "ascending")])
                     self.replayed += table.num_rows
