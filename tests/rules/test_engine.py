@@ -145,7 +145,7 @@ async def test_a_rule_saved_while_running_is_loaded_and_a_deleted_one_returns_to
         r = api.client.delete("/api/v1/tenants/acme/rules/hot", headers=admin)
         assert r.status_code == 204, r.text
         deadline = time.monotonic() + 5
-        while len(activations(api)) < 2 and time.monotonic() < deadline:
+        while len(activations(api)) < 2 and time.monotonic() < deadline:  # noqa: ASYNC110 - polling the database
             await asyncio.sleep(0.05)
         assert [a for _, a in activations(api)] == ["activate", "return"]
         assert e.live.rules == []
