@@ -88,7 +88,7 @@ class Settings(BaseSettings):
     # and publish the public key (HS_PUBKEY 301) in each tenant's prefix record. Empty = unsigned.
     ident_sign_key: SecretStr = SecretStr("")
 
-    # Notifications (docs/notifications.md). Outbound hosts ("host[:port]", comma-separated in
+    # Notifications (docs/rules.md). Outbound hosts ("host[:port]", comma-separated in
     # HELAN_NOTIFY_ALLOWED_HOSTS) that channels may reach although they resolve to loopback,
     # private, link-local or reserved addresses; every other such address is refused.
     notify_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)

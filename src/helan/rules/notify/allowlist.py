@@ -5,7 +5,7 @@ http and https only; the host is resolved and every address it resolves to must 
 (not loopback, private, link-local, multicast, reserved, unspecified, shared or documentation
 space, IPv4-mapped ones included) unless ``host[:port]`` is in ``settings.notify_allowed_hosts``.
 Checked when a channel is saved and again before each send, since DNS answers change; what is
-left is the moment between that check and the HTTP client's own lookup (docs/notifications.md).
+left is the moment between that check and the HTTP client's own lookup (docs/rules.md).
 """
 
 from __future__ import annotations
