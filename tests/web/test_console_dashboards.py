@@ -11,6 +11,7 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -50,6 +51,22 @@ def no_script_ran(page: Page) -> None:
     assert page.locator("main script").count() == 0
 
 
+# The ECharts option a widget's chart holds, by widget id (evaluated in the page).
+OPTION = (
+    "(id) => echarts.getInstanceByDom("
+    "document.querySelector(`[data-widget=${id}] .w-body`)).getOption()"
+)
+
+
+def eventually(page: Page, expression: str, within_s: float = 5.0) -> Any:
+    """The expression's first truthy value in the page (wait_for_function would need eval,
+    which the console's CSP forbids)."""
+    deadline = time.monotonic() + within_s
+    while not (value := page.evaluate(expression)) and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    return value
+
+
 def errors_but(tab: Tab, *statuses: int) -> list[str]:
     """The tab's JavaScript errors less the browser's own line for each answer a test asked
     for (a refused save or import logs "the server responded with a status of 422")."""
@@ -80,6 +97,12 @@ def test_seeded_dashboard_draws_its_widgets_with_data(tab: Tab) -> None:
     expect(page.locator("[data-widget=st] .w-band")).not_to_have_count(0)
     expect(page.locator("[data-widget=al] .w-empty")).to_be_visible()
     assert page.locator("[data-widget] .w-error").count() == 0
+    # The gauge and the bar chart hold the latest values (from the stream's snapshot).
+    assert eventually(page, f"({OPTION})('g').series[0].data[0].value") >= 200
+    bars = page.evaluate(f"({OPTION})('b').series[0].data.map((d) => d.value)")
+    assert len(bars) == 2
+    assert all(60 <= v < 90 for v in bars)
+    assert "null" not in page.locator("[data-page=dashboard]").inner_text()
     no_script_ran(page)
     assert tab.js_errors() == []
 

@@ -25,6 +25,13 @@ export default {
       });
       if (changed) draw();
     });
-    return { destroy() { off(); dispose(); } };
+    // A widget mounted before the stream's first snapshot draws again when it comes.
+    const offSnap = env.live.subscribe("snapshot", () => {
+      config.series.forEach((s, i) => {
+        values[i] = env.live.latest(s.device, s.metric)?.[1] ?? values[i];
+      });
+      draw();
+    });
+    return { destroy() { off(); offSnap(); dispose(); } };
   },
 };

@@ -23,6 +23,11 @@ export default {
       const p = points[c.device]?.[c.metric];
       if (p) { value = p[1]; draw(); }
     });
-    return { destroy() { off(); dispose(); } };
+    // A widget mounted before the stream's first snapshot draws again when it comes.
+    const offSnap = env.live.subscribe("snapshot", () => {
+      value = env.live.latest(c.device, c.metric)?.[1] ?? value;
+      draw();
+    });
+    return { destroy() { off(); offSnap(); dispose(); } };
   },
 };

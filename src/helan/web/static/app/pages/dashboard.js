@@ -79,11 +79,11 @@ export default {
       ] : null,
     ];
     const grid = el("div", { class: "dash-grid", "data-role": "grid", "data-dashboard": d.id });
-    root.append(head(d.title, actions),
+    root.append(...[head(d.title, actions),
       token ? el("p", { class: "muted", "data-role": "read-only" }, t("dash_read_only", { owner: d.owner })) : null,
       d.description ? el("p", { class: "muted", "data-role": "description" }, d.description) : null,
       notes, shareBox,
-      d.spec.widgets.length ? grid : el("p", { class: "muted", id: "no-widgets" }, t(manage ? k("dash_empty_edit") : k("dash_empty"))));
+      d.spec.widgets.length ? grid : el("p", { class: "muted", id: "no-widgets" }, t(manage ? k("dash_empty_edit") : k("dash_empty")))].filter(Boolean));
     const show = dashboardView(ctx, grid, makeEnv(ctx));
     // The stream dropped changes this tab read too slowly: draw everything again.
     const offLost = ctx.live.subscribe("lost", () => show(d.spec));
