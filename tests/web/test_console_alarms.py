@@ -44,6 +44,16 @@ EVIL = {
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with serve(tmp_path_factory.mktemp("alarms") / "var") as served:
         seed(served, year=False)
+        served.call(
+            "POST",
+            f"{T}/notification-channels",
+            json={
+                "id": "ops",
+                "name": "值班 ops",
+                "kind": "email",
+                "config": {"recipients": ["o@x.cn"]},
+            },
+        )
         for rule in (HOT, EVIL):
             served.call("POST", f"{T}/rules", json=rule)
         for user in ("acme-admin", "acme-op", "acme-viewer"):
@@ -344,13 +354,26 @@ def test_create_backtest_save_conflict_reload_and_delete(tab: Tab, world: Served
     raised = int(page.locator("[data-section=backtest]").get_attribute("data-raised") or 0)
     assert 40 <= raised <= 50
     assert page.locator("[data-section=backtest] tr[data-change=raised]").count() >= 40
+    per_device = page.locator("tr[data-backtest-device=press-1] td")
+    expect(per_device.nth(1)).to_have_text(str(raised))
+    assert 200 <= float(per_device.nth(2).inner_text()) <= 280  # ~5 of every 30 minutes
     page.fill("input[name=id]", "cold")
+    page.check("[data-notify='raised/ops']")
+    page.check("[data-notify='escalated/ops']")
     page.click("[data-action=save]")
     expect(page.locator("[data-role=version]")).to_have_text("Version 1")
     assert page.evaluate("location.hash") == "#/rules/cold"
     saved = world.call("GET", f"{T}/rules/cold")
     assert saved["spec"]["condition"] == {**cold}
     assert saved["spec"]["target"] == {"device": "press-1"}
+    assert saved["spec"]["notify"] == {
+        "raised": ["ops"],
+        "cleared": [],
+        "escalated": ["ops"],
+        "acknowledged": [],
+    }
+    expect(page.locator("[data-notify='raised/ops']")).to_be_checked()
+    expect(page.locator("[data-notify='cleared/ops']")).not_to_be_checked()
     page.fill("input[name=name]", "too cold (edited)")
     page.click("[data-action=save]")
     expect(page.locator("[data-role=saved]")).to_have_text("Saved as version 2")

@@ -108,7 +108,7 @@ export default {
     const history = el("div", { class: "card", "data-section": "alarm-history" }, el("h3", {}, t("alarm_history")));
     const historyBody = el("div");
     history.append(historyBody);
-    root.append(el("div", { class: "page-head toolbar" }, el("a", { href: "#/alarms" }, `← ${t("nav_alarms")}`), title), facts, actions, message, history);
+    root.append(el("div", { class: "page-head toolbar back" }, el("a", { href: "#/alarms" }, `← ${t("nav_alarms")}`), title), facts, actions, message, history);
 
     const draw = () => {
       title.textContent = `${alarm.message || alarm.rule_id} · ${alarm.device}`;

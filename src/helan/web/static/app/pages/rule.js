@@ -10,7 +10,7 @@ import { ruleHref } from "./rules.js";
 const TARGETS = { device: [k("device"), "/devices"], device_type: [k("device_type"), "/device-types"], asset: [k("asset"), "/assets"] };
 const NOTIFY = { raised: k("rule_notify_raised"), cleared: k("rule_notify_cleared"), escalated: k("rule_notify_escalated"), acknowledged: k("rule_notify_acknowledged") };
 const BACKTEST_HOURS = [[24, k("rule_backtest_24h")], [168, k("rule_backtest_7d")]];
-const MAX_CHANGES_SHOWN = 200;
+const MAX_CHANGES_SHOWN = 100;
 const NEW_RULE = {
   name: "", enabled: true, target: { device: "" }, severity: "medium",
   condition: { kind: "threshold", metric: "temp", op: ">", value: 100 }, for_s: 0, clear_for_s: 0,
@@ -103,7 +103,7 @@ export default {
       editable ? el("div", { class: "toolbar" }, validateBtn, backtestBtns, el("span", { class: "spacer" }), deleteBtn, saveBtn) : null, result);
     const versions = el("div", { class: "card", "data-section": "versions" });
     form.addEventListener("submit", (e) => e.preventDefault());
-    root.append(el("div", { class: "page-head toolbar" }, el("a", { href: "#/rules" }, `← ${t("nav_rules")}`), title, el("span", { class: "spacer" }), version),
+    root.append(el("div", { class: "page-head toolbar back" }, el("a", { href: "#/rules" }, `← ${t("nav_rules")}`), title, el("span", { class: "spacer" }), version),
       form, backtestOut, creating ? null : versions);
 
     // The rule as the form says, or null after marking the field that is not JSON.
@@ -188,16 +188,28 @@ export default {
       backtestOut.hidden = false;
       backtestOut.dataset.raised = String(out.raised);
       const changes = out.changes.slice(-MAX_CHANGES_SHOWN).reverse();
+      const perDevice = new Map();
+      for (const c of out.changes) {
+        const d = perDevice.get(c.device) || { device: c.device, raised: 0 };
+        if (c.active) d.raised += 1;
+        perDevice.set(c.device, d);
+      }
+      const devices = [...perDevice.values()].sort((a, b) => b.raised - a.raised);
       backtestOut.replaceChildren(el("h3", {}, t("rule_backtest_title", { hours })),
         el("p", { "data-role": "backtest-summary" }, t("rule_backtest_summary", { raised: out.raised, cleared: out.cleared, devices: out.devices, points: out.points })),
+        devices.length ? dataTable([
+          { label: t("device"), value: (d) => d.device },
+          { label: t("rule_backtest_raised_n"), value: (d) => String(d.raised), class: "num" },
+          { label: t("rule_backtest_active_min"), value: (d) => ((out.active_ms[d.device] || 0) / 60000).toFixed(1), class: "num" },
+        ], devices, (d) => ({ "data-backtest-device": d.device })) : null,
         out.truncated || out.changes.length > MAX_CHANGES_SHOWN ? el("p", { class: "muted" }, t("rule_backtest_truncated", { n: changes.length })) : null,
-        changes.length ? dataTable([
+        changes.length ? el("div", { class: "scroll" }, dataTable([
           { label: t("time"), value: (c) => fmtTime(c.ts_ms) },
           { label: t("device"), value: (c) => c.device },
           { label: t("alarm_state"), value: (c) => badge(c.active ? t("rule_backtest_raised") : t("rule_backtest_cleared"), c.active ? "off" : "on") },
           { label: t("message"), value: (c) => c.message },
           { label: t("alarm_values"), value: (c) => Object.entries(c.values).map(([m, v]) => `${m} = ${fmtValue(v)}`).join(", ") },
-        ], changes, (c) => ({ "data-change": c.active ? "raised" : "cleared" })) : el("p", { class: "muted" }, t("rule_backtest_nothing")));
+        ], changes, (c) => ({ "data-change": c.active ? "raised" : "cleared" }))) : el("p", { class: "muted" }, t("rule_backtest_nothing")));
     });
 
     const reload = async () => {
