@@ -77,14 +77,14 @@ async function renderList(box, ctx) {
     for (const id of [...selected]) if (!rows.some((r) => r.id === id && CAN_ACK.has(r.state))) selected.delete(id);
     if (ackSelected) ackSelected.disabled = selected.size === 0;
     const columns = [
-      { label: t("alarm_state"), value: (a) => stateBadge(t, a.state) },
-      { label: t("alarm_severity"), value: (a) => severityBadge(t, a.severity) },
-      { label: t("device"), value: (a) => el("a", { href: `#/devices/${encodeURIComponent(a.device)}` }, a.device) },
-      { label: t("alarm_rule"), value: (a) => el("a", { href: `#/rules/${encodeURIComponent(a.rule_id)}` }, a.rule_id) },
+      { label: t("alarm_state"), value: (a) => stateBadge(t, a.state), class: "nowrap" },
+      { label: t("alarm_severity"), value: (a) => severityBadge(t, a.severity), class: "nowrap" },
+      { label: t("device"), value: (a) => el("a", { href: `#/devices/${encodeURIComponent(a.device)}` }, a.device), class: "nowrap" },
+      { label: t("alarm_rule"), value: (a) => el("a", { href: `#/rules/${encodeURIComponent(a.rule_id)}` }, a.rule_id), class: "nowrap" },
       { label: t("message"), value: (a) => el("a", { href: alarmHref(a.id), "data-role": "message" }, a.message || a.rule_id) },
-      { label: t("alarm_since"), value: (a) => fmtTime(a.raised_ts) },
+      { label: t("alarm_since"), value: (a) => fmtTime(a.raised_ts), class: "nowrap" },
       { label: t("alarm_repeats"), value: (a) => String(a.count), class: "num" },
-      { label: "", value: (a) => el("span", { class: "inline" }, alarmActions(ctx, a, changed, fail)) },
+      { label: "", value: (a) => el("span", { class: "inline" }, alarmActions(ctx, a, changed, fail)), class: "nowrap" },
     ];
     if (ctx.can.write) {
       columns.unshift({ label: "", value: (a) => (CAN_ACK.has(a.state) ? el("input", { type: "checkbox", "data-select": a.id, "aria-label": t("alarm_select"),
