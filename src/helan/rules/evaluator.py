@@ -268,6 +268,7 @@ class Evaluator:
         self._key_array = pa.array([f"{t}\x1f{d}" for t, d in devices], pa.string())
         self._build_layers()
         self._python_metrics = self._python_watch()
+        self._no_data = any(isinstance(x, NoData) for c in self.rules for x in c.leaves)
         self._pairs = {}
         self._device_values: dict[int, dict[str, Scalar]] = collections.defaultdict(dict)
         self._last_seen: dict[tuple[int, str | None], int] = {}
@@ -320,18 +321,31 @@ class Evaluator:
                 layer.target[codes] = ref
         self._layer_metrics = pa.array(sorted(self._layers), pa.string())
 
-    def _python_watch(self) -> dict[str, list[tuple[int, int]]]:
-        """Metric -> (rule, leaf) of the leaves evaluated in Python on points."""
-        watch: dict[str, list[tuple[int, int]]] = collections.defaultdict(list)
+    def _python_watch(self) -> dict[str, dict[int, list[tuple[int, int]]]]:
+        """Metric -> device code -> (rule, leaf) of the leaves evaluated in Python on points,
+        and the mask of those (metric, device) pairs: a point is looked at in Python only when
+        a leaf of its own device reads its metric, and reaches only that device's leaves."""
+        watch: dict[str, dict[int, list[tuple[int, int]]]] = collections.defaultdict(dict)
         for ri, compiled in enumerate(self.rules):
+            codes = [self._codes[(compiled.rule.tenant, d)] for d in compiled.rule.devices]
             for li, leaf in enumerate(compiled.leaves):
                 if li in compiled.exprs:
-                    for m in compiled.exprs[li].names:
-                        watch[m].append((ri, li))
+                    names = compiled.exprs[li].names
                 elif isinstance(leaf, Aggregate | RateOfChange) or (
                     isinstance(leaf, Threshold) and isinstance(leaf.value, bool | str)
                 ):
-                    watch[leaf.metric].append((ri, li))
+                    names = frozenset((leaf.metric,))
+                else:
+                    continue
+                for metric in names:
+                    by_code = watch[metric]
+                    for code in codes:
+                        by_code.setdefault(code, []).append((ri, li))
+        ordered = sorted(watch)
+        self._python_names = pa.array(ordered, pa.string())
+        self._python_mask = np.zeros((len(ordered), len(self._codes)), bool)
+        for i, metric in enumerate(ordered):
+            self._python_mask[i, list(watch[metric])] = True
         return watch
 
     def _pair(self, ri: int, device: str) -> _Pair:
@@ -438,12 +452,13 @@ class Evaluator:
     def _python(self, table: pa.Table, found: list[Any]) -> None:
         if not self._python_metrics:
             return
-        rows = pc.is_in(
-            table["metric"], value_set=pa.array(list(self._python_metrics), pa.string())
-        )
-        if not pc.any(rows).as_py():
+        which = pc.index_in(table["metric"], value_set=self._python_names)
+        metric_index = pc.fill_null(which, -1).to_numpy()
+        rows = metric_index >= 0
+        rows[rows] = self._python_mask[metric_index[rows], table["code"].to_numpy()[rows]]
+        if not rows.any():
             return
-        index = np.flatnonzero(rows.to_numpy(zero_copy_only=False))
+        index = np.flatnonzero(rows)
         sub = table.take(index)
         cols = [sub[c].to_pylist() for c in ("code", "metric", "ts", "value", "text")]
         # An expression is evaluated once per device and time, after all that time's metrics.
@@ -460,12 +475,9 @@ class Evaluator:
             self._last_py_ts[key] = ts
             scalar = _scalar(value, text)
             self._device_values[code][metric] = scalar
-            device = self._code_names[code][1]
             row = int(index[j])
-            for ri, li in self._python_metrics[metric]:
+            for ri, li in self._python_metrics[metric][code]:
                 compiled = self.rules[ri]
-                if device not in compiled.rule.devices:
-                    continue
                 if li in compiled.exprs:
                     waiting.setdefault(code, (ts, row, set()))[2].add((ri, li))
                     continue
@@ -521,7 +533,7 @@ class Evaluator:
     def _seen(self, table: pa.Table) -> list[tuple[int, str | None, int]]:
         """Last point time per device (and per metric the no-data leaves name); returns
         (device, metric or None, time) where data came after what was seen before."""
-        if not any(any(isinstance(x, NoData) for x in c.leaves) for c in self.rules):
+        if not self._no_data:
             return []
         wanted = {x.metric for c in self.rules for x in c.leaves if isinstance(x, NoData)}
         grouped = table.group_by(["code", "metric"]).aggregate([("ts", "min"), ("ts", "max")])
