@@ -1,6 +1,9 @@
 // The console's chart library: the vendored Apache ECharts (static/vendor/echarts, loaded by
-// index.html as a classic script) with the console's CJK-capable font on every chart.
-export const FONT = '"WenQuanYi Micro Hei", "Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif';
+// index.html as a classic script) with the console's CJK-capable font stack (app.css --font) on
+// every chart, so canvas text falls back the way the page's text does.
+function font() {
+  return getComputedStyle(document.documentElement).getPropertyValue("--font").trim() || "sans-serif";
+}
 
 function make(dark) {
   return {
@@ -9,7 +12,7 @@ function make(dark) {
       const echarts = globalThis.echarts;
       if (!echarts) throw new Error("ECharts is not loaded");
       const chart = echarts.init(node, dark ? "dark" : null, { renderer: "canvas" });
-      chart.setOption({ textStyle: { fontFamily: FONT }, backgroundColor: "transparent" });
+      chart.setOption({ textStyle: { fontFamily: font() }, backgroundColor: "transparent" });
       return chart;
     },
   };
