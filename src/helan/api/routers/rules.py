@@ -11,10 +11,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from helan.api.deps import Meta, Paging, Reader, Writer
 from helan.api.schemas.common import Page
-from helan.core.errors import ValidationFailed
+from helan.core.errors import PayloadTooLarge, ValidationFailed
 from helan.rules import store
 from helan.rules.backtest import backtest
 from helan.rules.checks import target_devices
@@ -156,15 +157,13 @@ async def import_rules(
     """A document from ``rules:export`` (YAML or JSON body); all of it or nothing."""
     raw = await request.body()
     if len(raw) > MAX_DOCUMENT:
-        from helan.core.errors import PayloadTooLarge
-
         raise PayloadTooLarge(f"a rules document holds at most {MAX_DOCUMENT >> 20} MiB")
-    doc = store.parse_document(raw)
-    from starlette.concurrency import run_in_threadpool
 
-    imported = await run_in_threadpool(
-        store.import_rules, meta, tenant, doc, principal, replace=replace
-    )
+    def parse_and_import() -> list[str]:  # parsing a large document takes a while: not here
+        doc = store.parse_document(raw)
+        return store.import_rules(meta, tenant, doc, principal, replace=replace)
+
+    imported = await run_in_threadpool(parse_and_import)
     _nudge(request)
     return ImportOut(imported=imported)
 
