@@ -55,7 +55,7 @@ def latin_only(pw: Playwright, tmp_path_factory: pytest.TempPathFactory) -> Iter
         f"<dir>{LATIN_ONLY}</dir><cachedir>{conf}/cache</cachedir></fontconfig>",
         "utf-8",
     )
-    env = {**os.environ, "FONTCONFIG_FILE": str(conf / "fonts.conf")}
+    env: dict[str, str | float | bool] = {**os.environ, "FONTCONFIG_FILE": str(conf / "fonts.conf")}
     b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, env=env)
     try:
         yield b
