@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     # Any other request body (REST resources); bulk ingest is bounded by max_payload_bytes.
     max_request_bytes: int = 262_144
     device_offline_after_s: int = 60
+    # The rule engine holds live data this long and evaluates it sorted by device time
+    # (docs/rules.md). Unset: 0 where this process runs the ingest (one ingest keeps each
+    # device's order), 1000 where the ingest runs in other processes sharing the broker's load.
+    rules_reorder_ms: int | None = Field(None, ge=0, le=60_000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Where clients reach this platform (identifier records point here). Empty = from http_*.
     public_base_url: str = ""

@@ -316,8 +316,15 @@ class Platform:
             events=EventStore(self.meta),
             checkpoint=self.settings.data_dir / "rules" / "checkpoint.bin",
             alarm_tick=self.alarms.tick,
+            reorder_ms=self._reorder_ms(),
         )
         await self._run(stack, "rules", self.rules)
+
+    def _reorder_ms(self) -> int:
+        given = self.settings.rules_reorder_ms
+        if given is not None:
+            return given
+        return 0 if "ingest" in self.roles else 1000
 
     def _stream_url(self) -> str:
         if self.settings.stream_url:

@@ -24,7 +24,7 @@ RULE = {
     "id": "hot",
     "name": "Hot",
     "target": {"device": "pump-1"},
-    "condition": {"kind": "threshold", "metric": "temp", "op": ">", "value": 90},
+    "condition": {"kind": "threshold", "metric": "temp", "op": ">", "value": 85},
 }
 
 
@@ -167,3 +167,34 @@ def test_replay_starts_before_the_checkpoint_for_a_series_that_was_behind() -> N
     # Never more than an hour back.
     old = now - 2 * MAX_REPLAY_MS
     assert replay_start(old, None, now) == now - MAX_REPLAY_MS
+
+
+def interleaved(values: list[float], start_ms: int, parity: int) -> pa.Table:
+    """The points of ``values`` at even (0) or odd (1) positions: what one of two ingest
+    processes sharing the broker's load commits of one device."""
+    table = points(values, start_ms)
+    return table.take([i for i in range(table.num_rows) if i % 2 == parity])
+
+
+async def test_reorder_window_merges_batches_of_two_ingests_in_device_time(
+    api: Api, tmp_path: Path
+) -> None:
+    values = [float(10 * (i % 10)) for i in range(40)]  # 90 at i % 10 == 9: four excursions
+    t0 = int(time.time() * 1000) - 60_000
+    e = engine(api, tmp_path / "rules.ckpt")
+    e.reorder_ms = 300
+    await e.start()
+    try:
+        stream = api.platform.pipeline.stream
+        for parity in (0, 1):  # the odd positions arrive after all the even ones
+            batch = interleaved(values, t0, parity)
+            api.platform.telemetry.write(batch)
+            stream.publish(CommittedBatch(batch, committed_ms=int(time.time() * 1000)))
+        deadline = time.monotonic() + 5
+        while len(activations(api)) < 7 and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        raised = [ts for ts, action in activations(api) if action == "activate"]
+        assert raised == [t0 + 1000 * i for i in (9, 19, 29, 39)]
+        assert e.live.late == 0
+    finally:
+        await e.stop()

@@ -13,6 +13,11 @@
   apply each change once. Neither a lost alarm nor a doubled one after SIGKILL.
 - Backfilled (historical) batches run through an evaluator of their own, so old data does not
   move the live state backwards; its changes go to the alarms marked historical.
+- With ``reorder_ms`` > 0 live items are held that long after they arrive and evaluated
+  together, sorted by device time: several ingest processes sharing the broker's load commit
+  one device's points in interleaved batches, and without the window the points of the batch
+  that arrives second would be late. One ingest keeps each device's order, so ``helan run``
+  holds nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import pickle
 import struct
@@ -29,10 +35,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 from prometheus_client import Counter, Gauge
 
 from helan.core.tasks import cancel
-from helan.ingest.stream import Committed, CommittedBatch, CommittedStream
+from helan.ingest.stream import Committed, CommittedBatch, CommittedEvents, CommittedStream
 from helan.rules.contracts import ConditionChange, ConditionSink
 from helan.rules.evaluator import Evaluator
 from helan.rules.store import RuleSource
@@ -89,6 +96,7 @@ class RuleEngine:
         reload_s: float = 2.0,
         checkpoint_s: float = 5.0,
         alarm_tick: Any = None,
+        reorder_ms: int = 0,
     ) -> None:
         self.stream = stream
         self.source = source
@@ -98,6 +106,8 @@ class RuleEngine:
         self.checkpoint = checkpoint
         self.tick_s, self.reload_s, self.checkpoint_s = tick_s, reload_s, checkpoint_s
         self.alarm_tick = alarm_tick  # AlarmService.tick: escalation, shelve expiry
+        self.reorder_ms = reorder_ms
+        self._held: list[tuple[float, Committed]] = []  # (arrival, item), in arrival order
         self.live = Evaluator()
         self.history = Evaluator(historical=True)
         self.revision: tuple[Any, ...] = ()
@@ -118,6 +128,7 @@ class RuleEngine:
         await self.stream.unsubscribe(SUBSCRIBER)
         await cancel(self._task)
         self._task = None
+        await asyncio.to_thread(self._flush_held, math.inf)
         await asyncio.to_thread(self._save)
 
     def _boot(self) -> None:
@@ -164,7 +175,41 @@ class RuleEngine:
 
     def _evaluate(self, item: Committed) -> None:
         with self._lock:
-            evaluator = self.history if item.historical else self.live
+            if item.historical or self.reorder_ms <= 0:
+                self._run_items(self.history if item.historical else self.live, [item])
+            else:
+                self._held.append((time.monotonic(), item))
+                self._flush_due()
+
+    def _flush_held(self, older_than_s: float) -> None:
+        """Evaluate the held items that arrived more than ``older_than_s`` ago (all: inf)."""
+        with self._lock:
+            self._flush_due(older_than_s)
+
+    def _flush_due(self, older_than_s: float | None = None) -> None:
+        wait = self.reorder_ms / 1000 if older_than_s is None else older_than_s
+        cut = time.monotonic() - wait
+        due = [item for arrived, item in self._held if arrived <= cut]
+        if not due:
+            return
+        self._held = self._held[len(due) :]
+        batches = [i.points for i in due if isinstance(i, CommittedBatch) and i.points.num_rows]
+        merged: list[Committed] = []
+        if batches:
+            table = pa.concat_tables(batches).sort_by([("ts", "ascending")])  # stable
+            committed = max(i.committed_ms for i in due if isinstance(i, CommittedBatch))
+            merged.append(CommittedBatch(table, committed_ms=committed))
+        rows = sorted(
+            (r for i in due if isinstance(i, CommittedEvents) for r in i.rows),
+            key=lambda r: r.ts,
+        )
+        if rows:
+            committed = max(i.committed_ms for i in due if isinstance(i, CommittedEvents))
+            merged.append(CommittedEvents(rows, committed_ms=committed))
+        self._run_items(self.live, merged)
+
+    def _run_items(self, evaluator: Evaluator, items: Sequence[Committed]) -> None:
+        for item in items:
             if isinstance(item, CommittedBatch):
                 EVALUATED.labels("points").inc(item.points.num_rows)
                 changes = evaluator.points(item.points, item.committed_ms)
@@ -184,12 +229,18 @@ class RuleEngine:
             self.sink.apply(changes)
 
     async def _loop(self) -> None:
-        last_reload = last_save = time.monotonic()
+        last_reload = last_save = last_tick = time.monotonic()
+        step = min(self.tick_s, self.reorder_ms / 2000) if self.reorder_ms > 0 else self.tick_s
         while True:
-            await asyncio.sleep(self.tick_s)
+            await asyncio.sleep(step)
             try:
-                await asyncio.to_thread(self._tick)
+                if self._held:
+                    await asyncio.to_thread(self._flush_held, self.reorder_ms / 1000)
                 now = time.monotonic()
+                if now - last_tick < self.tick_s * 0.9:  # the sleep may end a hair early
+                    continue
+                last_tick = now
+                await asyncio.to_thread(self._tick)
                 if now - last_reload >= self.reload_s:
                     last_reload = now
                     await asyncio.to_thread(self._maybe_reload)
