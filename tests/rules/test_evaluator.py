@@ -261,7 +261,8 @@ def test_device_event_with_field_filter_clear_event_and_hold() -> None:
     assert ev.tick(31 * S) == []  # the hold restarted at the second jam
     assert seen(ev.tick(60 * S)) == [("held", "p1", False, 32 * S)]  # dated when it ran out
     assert ev.events([event(61 * S, "other")]) == []
-    assert seen(ev.events([event(62 * S, "reset")])) == [("jam", "p1", False, 62 * S)]
+    assert ev.tick(3600 * S) == []  # with a clear_type, hold_s does not end it
+    assert seen(ev.events([event(3601 * S, "reset")])) == [("jam", "p1", False, 3601 * S)]
 
 
 def _utc(*args: int) -> int:

@@ -602,9 +602,10 @@ class Evaluator:
                         and row.event == leaf.type
                         and _matches(leaf.where, row.data)
                     ):
-                        self._event_until[(code, compiled.rule.rule_id, li)] = row.ts + int(
-                            leaf.hold_s * 1000
-                        )
+                        if leaf.clear_type is None:  # else it holds until the clearing event
+                            self._event_until[(code, compiled.rule.rule_id, li)] = row.ts + int(
+                                leaf.hold_s * 1000
+                            )
                         result = True
                     elif (
                         isinstance(leaf, EventMatch)
