@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JOBS ?= 2
 
-.PHONY: install run test check fmt bench bench-tools clean
+.PHONY: install run test check fmt bench bench-tools clean screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -35,6 +35,10 @@ $(CJK_FONT):
 ## The whole test suite: both storage backends, the machine's Mosquitto and PostgreSQL, and the embedded-only path.
 test: $(STAMP) $(CHROMIUM) $(CJK_FONT)
 	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadgroup
+
+## A PNG of every console page in zh-CN and English, in var/screenshots/ (for review).
+screenshots: $(STAMP) $(CHROMIUM) $(CJK_FONT)
+	$(BIN)/python -m tests.web.screenshots var/screenshots
 
 ## Lint, type-check (strict on the package) and check the layers (import-linter contracts in pyproject.toml).
 check: $(STAMP)
