@@ -90,4 +90,5 @@ def body_limit(default: int, path: str) -> int | None:
         or path.startswith("/api/handles")
     ):
         return None
-    return max(default, BULK_MAX_BODY) if path.endswith(":bulk") else default
+    bulk = path.endswith((":bulk", "/rules:import"))  # 1000 exported rules exceed 256 KiB
+    return max(default, BULK_MAX_BODY) if bulk else default
