@@ -194,6 +194,15 @@ def test_simulated_faults_raise_alarms_that_are_mailed_and_posted(running: Runni
     assert alarms["pump-anomaly"]["device"] == "pump-00001"
     assert alarms["pump-anomaly"]["values"]["vibration_1"] > 0.30
     assert all(a["state"] == "unack_active" and a["count"] == 1 for a in alarms.values())
+    with chromium() as browser:  # the console's alarm list shows both, in Chinese
+        tab = open_tab(browser, running.base, locale="zh-CN")
+        tab.sign_in("admin", running.password, "zh-CN", "alarms")
+        for alarm in alarms.values():
+            row = tab.page.locator(f"#alarm-list tr[data-alarm='{alarm['id']}']")
+            row.wait_for(timeout=30_000)
+            assert alarm["device"] in row.inner_text()
+        assert "未确认" in tab.page.inner_text("#alarm-list")
+        assert tab.js_errors() == []
     inbox = RUN_DATA[0] / "sim-inbox"
 
     def delivered() -> tuple[list[Any], list[Any]]:
