@@ -28,6 +28,7 @@ BENCHES = {
     "edge-modbus": "edge_modbus",
     "edge-opcua": "edge_opcua",
     "edge-outage": "edge_outage",
+    "console": "console",
 }
 # Sub-applications: name -> module exposing ``app`` (a Typer app).
 SUBAPPS = {
