@@ -27,10 +27,10 @@ from helan.ident.link.service import IdentLink
 from helan.ident.model import Handle
 from helan.ident.server.client import HandleClient, Target
 from helan.ident.trust.signing import published_key, verify_values
-from helan.ident.trust.sm2 import PrivateKey
 from helan.ident.wire import messages as m
 from helan.ident.wire.records import decode_admin, decode_values
 from helan.platform import Platform
+from helan.security.crypto.sm2 import PrivateKey
 from helan.storage.meta.models import Product
 
 PREFIX = "88.118.100"

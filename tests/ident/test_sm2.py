@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helan.ident.trust.sm2 import PrivateKey, SM2Error, sign, sm3, verify
+from helan.security.crypto.sm2 import PrivateKey, SM2Error, sign, sm3, verify
 
 D = "3945208F7B2144B13F36E38AC6D39F95889393692860B51A42FB81EF4DF7C5B8"
 PUB = bytes.fromhex(

@@ -16,8 +16,8 @@ from helan.ident.runtime import NodeConfig, RunningNode
 from helan.ident.server.client import HandleClient, Target
 from helan.ident.server.resolver import Resolver
 from helan.ident.trust.signing import SIGNATURE_TYPE, Signer, published_key, verify_values
-from helan.ident.trust.sm2 import PrivateKey
 from helan.ident.wire.records import encode_admin, encode_site, encode_value, split_record
+from helan.security.crypto.sm2 import PrivateKey
 
 ALL = ALL_ADMIN_PERMISSIONS
 KEYS = {role: PrivateKey.generate() for role in ("root", "secondary", "enterprise")}

@@ -63,7 +63,7 @@ def serve(
     ] = None,
 ) -> None:
     """Run a root, secondary, enterprise or resolver node until interrupted."""
-    from helan.ident.trust.sm2 import PrivateKey, SM2Error
+    from helan.security.crypto.sm2 import PrivateKey, SM2Error
 
     try:
         raw_key = os.environ.get(sign_key_env, "")
@@ -251,7 +251,7 @@ def load(
 def keygen() -> None:
     """Make an SM2 key pair: the private key (keep it in the node's environment) and the public
     key (give it to the parent prefix's administrator, or to resolvers as a trust anchor)."""
-    from helan.ident.trust.sm2 import PrivateKey
+    from helan.security.crypto.sm2 import PrivateKey
 
     key = PrivateKey.generate()
     sys.stdout.write(f"private {key.hex()}\npublic  {key.public_key().hex()}\n")

@@ -17,7 +17,7 @@ from helan.ident.server.listeners import Listener
 from helan.ident.server.resolver import Resolver
 from helan.ident.store import HandleStore, open_store
 from helan.ident.trust.signing import PUBKEY_INDEX, Signer
-from helan.ident.trust.sm2 import PrivateKey
+from helan.security.crypto.sm2 import PrivateKey
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp as ASGIApplication

@@ -19,7 +19,8 @@ Roles and tenants (:func:`may_see_tenant`, :func:`may_read`, :func:`may_write`,
 caller: 404, so nothing leaks) or ``forbidden`` (403), and the message. A platform administrator
 sees every existing tenant; a tenant's users and keys see only their own; a device credential
 sees its tenant but may read nothing through tenant routes; a region viewer sees no tenant at
-all. Writing needs a writer role (and a key's write scope), administering an admin role (and
+all, nor does a security officer (it sees security data through :func:`may_see_security`).
+Writing needs a writer role (and a key's write scope), administering an admin role (and
 the ``admin`` scope). Apps act in a tenant only while it has them installed (:func:`app_may_act`).
 
 Regions (:func:`may_see_region`): a region viewer oversees one administrative division (GB/T
@@ -240,7 +241,7 @@ def may_see_tenant(
     if principal.role is Role.PLATFORM_ADMIN:
         visible = tenant_exists(tenant)
     else:
-        visible = principal.role is not Role.REGION_VIEWER and principal.tenant == tenant
+        visible = principal.role not in PLATFORM_ROLES and principal.tenant == tenant
     return ALLOW if visible else _hidden(f"tenant {tenant!r} not found")
 
 
@@ -299,6 +300,24 @@ def may_grant_role(principal: Principal, role: Role) -> Decision:
     has already checked that ``principal`` administers the account's tenant."""
     if role in PLATFORM_ROLES and principal.role is not Role.PLATFORM_ADMIN:
         return _forbidden(f"only a platform administrator may grant the role {role.value}")
+    return ALLOW
+
+
+def may_see_security(principal: Principal, tenant: str | None) -> Decision:
+    """Whether ``principal`` may read security data (audit trail, sessions, asset inventory,
+    security events) of ``tenant`` (None: the platform's own). Platform administrators and
+    security officers see every tenant's, a tenant administrator (a user, or a key with the
+    ``admin`` scope) its own tenant's; nobody else (403, or 404 for another tenant)."""
+    if principal.role in (Role.PLATFORM_ADMIN, Role.SECURITY_OFFICER):
+        if principal.kind == "user" or "admin" in principal.scopes:
+            return ALLOW
+        return _forbidden("API key lacks the admin scope")
+    if tenant is None or principal.tenant != tenant:
+        return _hidden("not found" if tenant is None else f"tenant {tenant!r} not found")
+    if principal.role is not Role.TENANT_ADMIN or (
+        principal.kind == "api_key" and "admin" not in principal.scopes
+    ):
+        return _forbidden("security data needs tenant administrator rights")
     return ALLOW
 
 

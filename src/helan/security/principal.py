@@ -11,6 +11,9 @@ from typing import Literal
 class Role(StrEnum):
     PLATFORM_ADMIN = "platform_admin"  # the regional operator; sees every tenant
     REGION_VIEWER = "region_viewer"  # a regulator: aggregates of its region's tenants, no data
+    # Watches the platform's security: audit trail, asset inventory, security events of every
+    # tenant; never a tenant's telemetry, devices or settings (tenant routes hide them).
+    SECURITY_OFFICER = "security_officer"
     TENANT_ADMIN = "tenant_admin"  # manages one enterprise: users, keys, devices
     OPERATOR = "operator"  # runs one enterprise's devices: writes devices, data, commands
     VIEWER = "viewer"  # reads one enterprise's data
@@ -20,14 +23,14 @@ class Role(StrEnum):
 WRITERS = frozenset({Role.PLATFORM_ADMIN, Role.TENANT_ADMIN, Role.OPERATOR})
 ADMINS = frozenset({Role.PLATFORM_ADMIN, Role.TENANT_ADMIN})
 # Roles of accounts outside every tenant; only a platform administrator grants them.
-PLATFORM_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.REGION_VIEWER})
+PLATFORM_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.REGION_VIEWER, Role.SECURITY_OFFICER})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Principal:
     kind: Literal["user", "api_key", "device"]
     subject: str  # user name, api key id, or device id
-    tenant: str | None  # None only for platform administrators and region viewers
+    tenant: str | None  # None only for the platform roles (PLATFORM_ROLES)
     role: Role
     scopes: frozenset[str] = field(default_factory=frozenset)
     region: str | None = None  # a region viewer's division code (GB/T 2260)

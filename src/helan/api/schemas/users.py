@@ -13,10 +13,12 @@ Password = Annotated[str, StringConstraints(min_length=12, max_length=256, strip
 Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Region = Annotated[str, domain_check(validate_region)]
 TenantRole = Literal["tenant_admin", "operator", "viewer"]
-PlatformRole = Literal["platform_admin", "region_viewer"]
+PlatformRole = Literal["platform_admin", "region_viewer", "security_officer"]
 # Every role of people. Tenant accounts take tenant roles, platform accounts platform roles;
 # a role on the wrong side is refused with a message saying so (as is a misplaced region).
-UserRole = Literal["platform_admin", "region_viewer", "tenant_admin", "operator", "viewer"]
+UserRole = Literal[
+    "platform_admin", "region_viewer", "security_officer", "tenant_admin", "operator", "viewer"
+]
 
 
 class UserCreate(Input):

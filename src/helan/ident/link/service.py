@@ -46,7 +46,7 @@ from helan.ident.registry import ADMIN_INDEX, SECKEY_INDEX, SITE_INDEX, Registry
 from helan.ident.server.listeners import Listener
 from helan.ident.store.lmdb import LmdbStore
 from helan.ident.trust.signing import PUBKEY_INDEX, Signer
-from helan.ident.trust.sm2 import PrivateKey, SM2Error
+from helan.security.crypto.sm2 import PrivateKey, SM2Error
 from helan.storage.meta.models import Device, DeviceType, Product, Tenant
 from helan.storage.meta.store import Changes, MetaStore
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import orjson
 
 from helan.ident.model import HandleValue
-from helan.ident.trust import sm2
 from helan.ident.wire.records import decode_pubkey, decode_values, encode_pubkey, encode_value
+from helan.security.crypto import sm2
 
 SIGNATURE_TYPE = "HS_SIGNATURE"
 PUBKEY_TYPE = "HS_PUBKEY"
