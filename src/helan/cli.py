@@ -28,6 +28,7 @@ BENCHES = {
     "edge-modbus": "edge_modbus",
     "edge-opcua": "edge_opcua",
     "edge-outage": "edge_outage",
+    "rules": "rules",
     "console": "console",
 }
 # Sub-applications: name -> module exposing ``app`` (a Typer app).
@@ -36,6 +37,7 @@ SUBAPPS = {
     "admin": "helan.admin.cli",
     "ident": "helan.ident.cli",
     "edge": "helan.edge.cli",
+    "security": "helan.security.cli",
 }
 
 
