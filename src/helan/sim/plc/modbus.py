@@ -24,6 +24,8 @@ discrete input     0..2     bool      overload trip, level high, door closed
 
 Faults for tests: ``delay_s`` (replies late: timeouts), ``drop_next`` (closes the connection
 when the next request arrives), ``short_reply`` (next register reply one register short).
+``tap``: a :class:`ModbusTap` that sees every frame of every connection with its peer (the
+security centre's detector watching the PLC's side of the wire).
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ from pymodbus.pdu import ModbusPDU
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
+from helan.security.traffic.events import ModbusTap
+
 BANK_START = 100
 READ_HOLDING, READ_INPUT = 3, 4
 
@@ -48,6 +52,28 @@ READ_HOLDING, READ_INPUT = 3, 4
 def _words(fmt: str, value: float) -> list[int]:
     raw = struct.pack(f">{fmt}", value)
     return list(struct.unpack(f">{len(raw) // 2}H", raw))
+
+
+class _TappedServer(ModbusTcpServer):
+    """A server whose connections hand every frame, with the client's address, to ``tap``."""
+
+    def __init__(self, *args: object, tap: ModbusTap, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]  # ModbusTcpServer's own
+        self._tap = tap
+
+    def callback_new_connection(self):  # type: ignore[no-untyped-def]  # pymodbus' signature
+        handler = super().callback_new_connection()  # type: ignore[no-untyped-call]
+        inner = handler.trace_packet
+
+        def trace(sending: bool, data: bytes) -> bytes:
+            data = inner(sending, data)
+            client = handler.transport.get_extra_info("peername")[:2]
+            server = handler.transport.get_extra_info("sockname")[:2]
+            self._tap.frame(client, server, request=not sending, data=data)
+            return data
+
+        handler.trace_packet = trace
+        return handler
 
 
 @dataclass
@@ -59,12 +85,19 @@ class PlcFaults:
 
 class SimulatedModbusPlc:
     def __init__(
-        self, *, host: str = "127.0.0.1", port: int = 5020, bank: int = 0, seed: int = 1
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 5020,
+        bank: int = 0,
+        seed: int = 1,
+        tap: ModbusTap | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.bank = bank
         self.faults = PlcFaults()
+        self.tap = tap
         self.requests: Counter[int] = Counter()  # by function code
         self._rng = random.Random(seed)
         self._t0 = time.monotonic()
@@ -84,12 +117,21 @@ class SimulatedModbusPlc:
         return SimDevice(0, simdata=(coils, discrete, holding, inputs), action=self._action)
 
     async def start(self) -> None:
-        self._server = ModbusTcpServer(
-            self._device(),
-            address=(self.host, self.port),
-            trace_packet=self._trace_packet,
-            trace_pdu=self._trace_pdu,
-        )
+        if self.tap is None:
+            self._server = ModbusTcpServer(
+                self._device(),
+                address=(self.host, self.port),
+                trace_packet=self._trace_packet,
+                trace_pdu=self._trace_pdu,
+            )
+        else:
+            self._server = _TappedServer(
+                self._device(),
+                address=(self.host, self.port),
+                trace_packet=self._trace_packet,
+                trace_pdu=self._trace_pdu,
+                tap=self.tap,
+            )
         await self._server.serve_forever(background=True)
 
     async def stop(self) -> None:
