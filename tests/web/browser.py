@@ -72,3 +72,10 @@ def open_tab(browser: Browser, base: str, *, locale: str = "en-US") -> Tab:
 
     page.on("response", response)
     return tab
+
+
+def no_script_ran(page: Page) -> None:
+    """The attacker-named objects of the test world stayed text: nothing of theirs ran."""
+    assert page.evaluate("window.__pwned === undefined")
+    assert page.locator('img[src="x"]').count() == 0
+    assert page.locator("main script").count() == 0

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from tests.web.browser import Tab, chromium, open_tab
+from tests.web.browser import Tab, no_script_ran, open_tab
 from tests.web.world import PASSWORD, XSS_NAME, Served, seed, serve
 
 T = "/api/v1/tenants/acme"
@@ -28,27 +28,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         for user in ("acme-admin", "acme-op", "acme-viewer"):
             served.login(user)
         yield served
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def tab(browser: Browser, world: Served) -> Iterator[Tab]:
-    t = open_tab(browser, world.base)
-    try:
-        yield t
-    finally:
-        t.page.close()
-
-
-def no_script_ran(page: Page) -> None:
-    assert page.evaluate("window.__pwned === undefined")
-    assert page.locator('img[src="x"]').count() == 0
-    assert page.locator("main script").count() == 0
 
 
 # The ECharts option a widget's chart holds, by widget id (evaluated in the page).

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, expect
-from tests.web.browser import Tab, chromium, open_tab
+from playwright.sync_api import expect
+from tests.web.browser import Tab, no_script_ran
 from tests.web.world import CHINESE, PASSWORD, RTL_NAME, XSS_NAME, Served, seed, serve
 
 
@@ -17,27 +17,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with serve(tmp_path_factory.mktemp("console") / "var") as served:
         seed(served)
         yield served
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def tab(browser: Browser, world: Served) -> Iterator[Tab]:
-    t = open_tab(browser, world.base)
-    try:
-        yield t
-    finally:
-        t.page.close()
-
-
-def no_script_ran(tab: Tab) -> None:
-    assert tab.page.evaluate("window.__pwned === undefined")
-    assert tab.page.locator('img[src="x"]').count() == 0
-    assert tab.page.locator("main script").count() == 0
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
@@ -51,7 +30,7 @@ def test_sign_in_list_search_and_device_page(tab: Tab, world: Served, lang: str)
     # An attacker's name is text: the literal characters, no element made of them.
     expect(page.locator("tr[data-device=press-2] td").nth(1)).to_have_text(XSS_NAME)
     expect(page.locator("tr[data-device=press-3] td").nth(1)).to_have_text(RTL_NAME)
-    no_script_ran(tab)
+    no_script_ran(tab.page)
     page.fill("#device-search", "press-2")
     expect(page.locator("#device-list tbody tr")).to_have_count(1)
     assert "q=press-2" in page.evaluate("location.hash")  # the filter is in the deep link
@@ -72,7 +51,7 @@ def test_sign_in_list_search_and_device_page(tab: Tab, world: Served, lang: str)
     expect(events).to_have_count(2)
     assert XSS_NAME in events.first.inner_text()
     assert page.locator("[data-section=attributes]").inner_text().count("88.118.100/press-1") == 1
-    no_script_ran(tab)
+    no_script_ran(tab.page)
     assert tab.js_errors() == []
 
 
