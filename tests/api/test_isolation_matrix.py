@@ -192,6 +192,7 @@ PARAMS: dict[str, Callable[[World], str]] = {
     "alarm_id": _alarm,
     "channel": _channel,
     "delivery": _delivery,
+    "advisory": lambda w: "ICSA-00-000-00",
 }
 # Routes outside any tenant: (method, path) -> status without credentials.
 NON_TENANT: dict[tuple[str, str], int] = {
@@ -210,6 +211,11 @@ NON_TENANT: dict[tuple[str, str], int] = {
     ("PATCH", "/api/v1/users/{username}"): 401,
     ("DELETE", "/api/v1/users/{username}"): 401,
     ("GET", "/api/v1/regions/{region}/summary"): 401,
+    ("GET", "/api/v1/security/advisories"): 401,
+    ("POST", "/api/v1/security/advisories"): 401,
+    ("POST", "/api/v1/security/kev"): 401,
+    ("GET", "/api/v1/security/advisories/{advisory}"): 401,
+    ("GET", "/api/v1/security/advisories/{advisory}/matches"): 401,
 }
 # A region viewer's own session (sign in and out, its password) is not platform data.
 OWN_SESSION = ("/api/v1/auth/",)
