@@ -77,8 +77,8 @@ def routes() -> list[Route]:
 
 
 def seed_objects(s: Served) -> Params:
-    """On top of seed(): a rule with an open alarm and a share link of the dashboard; every
-    route's parameters."""
+    """On top of seed(): a rule with an open alarm, a share link of the dashboard, the data
+    quality app installed; every route's parameters."""
     s.call("POST", f"{T}/rules", json=HOT)
     change = ConditionChange(
         tenant="acme",
@@ -92,6 +92,8 @@ def seed_objects(s: Served) -> Params:
         values={"temp": 91.5},
     )
     s.platform.alarms.apply([change])
+    assert s.platform.apps is not None
+    s.platform.apps.installs.install("acme", "data_quality")  # its page: apps/data-quality
     params = {k: dict(v) for k, v in PARAMS.items()}
     params["alarms/:id"]["id"] = str(s.call("GET", f"{T}/alarms?open=true")["items"][0]["id"])
     token = s.call("POST", f"{T}/dashboards/line/share")["token"]

@@ -28,9 +28,7 @@ from tests.web.pages import (
 from tests.web.world import PASSWORD, Served, seed, serve
 
 # Page modules routes.js names that are not written yet, and why (remove a line when it lands).
-MISSING = {
-    "app_page": "the shell's loader for apps' pages (routes apps/:page)",
-}
+MISSING: dict[str, str] = {}
 # What a viewer is refused by design, as the API answers it: another user's dashboard opens only
 # by its share link (docs/dashboards.md, "Who sees what").
 VIEWER_REFUSED = {"dashboards/:id": 404}
