@@ -35,6 +35,7 @@ BENCHES = {
 SUBAPPS = {
     "sim": "helan.sim.cli",
     "admin": "helan.admin.cli",
+    "audit": "helan.admin.audit_cli",
     "ident": "helan.ident.cli",
     "edge": "helan.edge.cli",
     "security": "helan.security.cli",

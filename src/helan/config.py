@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     # Secret for signing access tokens. Empty = generated once and kept in data_dir.
     secret_key: SecretStr = SecretStr("")
     access_token_minutes: int = 15
+    # Security centre (docs/security.md). SM2 key (hex) signing audit checkpoints and SM4 key
+    # (32 hex digits) sealing stored secrets; empty = generated once and kept (mode 0600) in
+    # data_dir, apart from the database. Audit records are kept audit_retention_days (>= 180).
+    audit_sign_key: SecretStr = SecretStr("")
+    secrets_key: SecretStr = SecretStr("")
+    audit_retention_days: int = Field(180, ge=180)
+    audit_checkpoint_minutes: float = Field(60.0, gt=0)
     # Ingest batching: a batch is written when it reaches this many points or this age.
     ingest_batch_points: int = 50_000
     ingest_batch_ms: int = 200

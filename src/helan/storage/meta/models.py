@@ -231,6 +231,11 @@ class AuditEntry(Base):
     object_id: Mapped[str | None] = mapped_column(sa.String(200))
     result: Mapped[str] = mapped_column(sa.String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The tamper-evident chain (helan.security.audit): position, predecessor's and own SM3 hash.
+    # NULL only on records older than the chain, which the first append chains.
+    seq: Mapped[int | None] = mapped_column(sa.BigInteger, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    hash: Mapped[str | None] = mapped_column(sa.String(64))
 
 
 class Command(Base):
