@@ -243,6 +243,7 @@ class Platform:
         from helan.connect.sparkplug.service import SparkplugIngest
         from helan.ingest.watchdog import OnlineWatchdog
         from helan.reports.runs import report_jobs
+        from helan.security.audit_chain import audit_jobs
         from helan.storage.retention import retention_job
 
         roles = self.roles
@@ -254,6 +255,8 @@ class Platform:
         if "apps" in roles:  # one role, so that two processes never run the same job
             self.scheduler.add(retention_job(self.meta, self.telemetry))
             for job in report_jobs(self.meta, self.telemetry, self.settings):
+                self.scheduler.add(job)
+            for job in audit_jobs(self.meta, self.settings):
                 self.scheduler.add(job)
         await self._run(stack, "scheduler", self.scheduler)
         if self.ident is not None:
