@@ -1,5 +1,6 @@
 // Alarm list: the tenant's open alarms (when the alarm API is there), then every change as it
 // comes over the live connection.
+import { SEVERITY_KEYS, STATE_KEYS } from "../app/pages/alarm.js";
 import { el, tenantPath } from "./common.js";
 
 export default {
@@ -15,10 +16,10 @@ export default {
       && (!c.devices.length || c.devices.includes(a.device));
     const render = () => {
       const shown = [...alarms.values()].filter(wanted)
-        .sort((a, b) => String(b.last_change_ts || b.raised_ts || "").localeCompare(String(a.last_change_ts || a.raised_ts || ""))).slice(0, c.limit);
+        .sort((a, b) => (b.last_change_ts || b.raised_ts || 0) - (a.last_change_ts || a.raised_ts || 0)).slice(0, c.limit);
       list.replaceChildren(...shown.map((a) => el("li", { class: `w-alarm sev-${a.severity || "info"}`, "data-alarm": a.id },
-        el("b", { text: a.severity || "" }), document.createTextNode(` ${a.device || ""} `),
-        el("span", { text: a.message || a.rule_id || "" }), el("em", { text: a.state || "" }))));
+        el("b", { text: SEVERITY_KEYS[a.severity] ? env.t(SEVERITY_KEYS[a.severity]) : a.severity || "" }), document.createTextNode(` ${a.device || ""} `),
+        el("span", { text: a.message || a.rule_id || "" }), el("em", { text: STATE_KEYS[a.state] ? env.t(STATE_KEYS[a.state]) : a.state || "" }))));
       empty.hidden = shown.length > 0;
     };
     try {
