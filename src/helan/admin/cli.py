@@ -198,3 +198,21 @@ def bootstrap(config: ConfigOpt = None) -> None:
         console.print(f"platform admin 'admin' password (shown once): [bold yellow]{password}[/]")
     else:
         console.print("users exist already (or HELAN_ADMIN_PASSWORD was used); nothing printed")
+
+
+@app.command("rotate-secrets-key")
+def rotate_secrets_key(config: ConfigOpt = None) -> None:
+    """Seal every stored secret under a new SM4 key (data-dir key file) and retire the old
+    keys; with HELAN_SECRETS_KEY set, re-seal under its first key (list the old ones after it)."""
+    from helan.rules.notify.service import reseal_channels
+    from helan.security.crypto import seal
+
+    settings = load_settings(config)
+    path = settings.data_dir / seal.KEYS_FILE
+    with _meta(config) as meta:
+        configured = bool(settings.secrets_key.get_secret_value())
+        sealer = seal.Sealer.from_settings(settings) if configured else seal.rotate_file(path)
+        n = reseal_channels(meta, sealer)
+        if not configured:
+            seal.retire_file(path)
+    console.print(f"{n} notification channels re-sealed under key {sealer.current}")

@@ -2,7 +2,10 @@
 when a delivery is sent (a row from an older version must not crash the worker).
 
 Secrets (a webhook's HMAC secret, DingTalk's sign secret, the key or access token in a robot
-URL) are write-only: :func:`public_config` is what the API shows.
+URL) are write-only: :func:`public_config` is what the API shows. At rest they are sealed
+(SM4-GCM, :mod:`helan.security.crypto.seal`): :func:`seal_config` before a row is written,
+:func:`open_config` when it is read to send or to merge an update; a robot URL is kept masked
+in ``url`` and sealed whole in ``url_sealed``.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from helan.core.errors import ValidationFailed
+from helan.security.crypto.seal import Sealer, is_sealed
 
 
 class Kind(StrEnum):
@@ -183,6 +187,27 @@ def merge_secrets(kind: str, new: dict[str, Any], old: dict[str, Any]) -> dict[s
     return merged
 
 
+def seal_config(kind: str, config: dict[str, Any], sealer: Sealer) -> dict[str, Any]:
+    """The config as stored: its secret and a robot URL's keys sealed."""
+    out = dict(config)
+    if isinstance(out.get("secret"), str) and not is_sealed(out["secret"]):
+        out["secret"] = sealer.seal(out["secret"])
+    url = out.get("url")
+    if kind in (Kind.WECOM, Kind.DINGTALK) and isinstance(url, str) and urlsplit(url).query:
+        out["url"], out["url_sealed"] = mask_url(url), sealer.seal(url)
+    return out
+
+
+def open_config(config: dict[str, Any], sealer: Sealer) -> dict[str, Any]:
+    """The stored config with its secrets opened (SealError for a wrong key or damage)."""
+    out = dict(config)
+    if is_sealed(out.get("secret")):
+        out["secret"] = sealer.open(out["secret"])
+    if is_sealed(out.get("url_sealed")):
+        out["url"] = sealer.open(out.pop("url_sealed"))
+    return out
+
+
 def mask_url(url: str) -> str:
     """The URL with its query values hidden (robot keys and tokens live there)."""
     parts = urlsplit(url)
@@ -194,7 +219,7 @@ def mask_url(url: str) -> str:
 
 def public_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
     """The config as the API shows it: no secret, ``secret_set`` instead, masked URLs."""
-    out = {k: v for k, v in config.items() if k not in _SECRETS}
+    out = {k: v for k, v in config.items() if k not in _SECRETS and k != "url_sealed"}
     if kind in (Kind.WEBHOOK, Kind.DINGTALK):
         out["secret_set"] = bool(config.get("secret"))
     if isinstance(out.get("url"), str) and kind in (Kind.WECOM, Kind.DINGTALK):

@@ -30,7 +30,9 @@ from helan.config import Settings
 from helan.rules.notify import limits, metrics, wakeup
 from helan.rules.notify.allowlist import Resolver, system_resolver
 from helan.rules.notify.channels import SENDERS, ChannelSpec, SendContext, SendFailed
+from helan.rules.notify.configs import open_config
 from helan.rules.notify.outbox import delivery_row, insert_ignoring_duplicates, now_ms
+from helan.security.crypto.seal import Sealer, SealError
 from helan.storage.meta import MetaStore
 from helan.storage.meta.models_notify import NotificationChannel, NotificationDelivery
 
@@ -108,6 +110,7 @@ class Delivery:
     ) -> None:
         self.meta = meta
         self.settings = settings
+        self.sealer = Sealer.from_settings(settings)
         self.commands = commands
         self.clock = clock
         self.resolve = resolve
@@ -253,7 +256,7 @@ class Delivery:
                 ref = (row.tenant_id, row.channel_id)
                 if ref not in channels:
                     found = s.get(NotificationChannel, ref)
-                    channels[ref] = None if found is None else _spec(found)
+                    channels[ref] = None if found is None else _spec(found, self.sealer)
         return [
             Claimed(
                 id=row.id,
@@ -440,13 +443,18 @@ class Delivery:
         )
 
 
-def _spec(row: NotificationChannel) -> ChannelSpec:
+def _spec(row: NotificationChannel, sealer: Sealer) -> ChannelSpec:
+    try:
+        config = open_config(dict(row.config), sealer)
+    except SealError as exc:  # a wrong or lost key: the send fails on the config, loudly
+        log.error("channel %s/%s: cannot open its secrets: %s", row.tenant_id, row.id, exc)
+        config = {}
     return ChannelSpec(
         tenant=row.tenant_id,
         id=row.id,
         name=row.name,
         kind=row.kind,
-        config=dict(row.config),
+        config=config,
         enabled=row.enabled,
         rate_per_minute=row.rate_per_minute,
         quiet_hours=dict(row.quiet_hours) if row.quiet_hours else None,

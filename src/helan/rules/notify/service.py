@@ -22,11 +22,19 @@ from helan.config import Settings
 from helan.connect.commands.checks import check_params, find_service
 from helan.core.errors import Conflict, NotFound, ValidationFailed
 from helan.rules.notify.allowlist import Resolver, check_url, system_resolver
-from helan.rules.notify.configs import Kind, merge_secrets, parse_config, stored_config
+from helan.rules.notify.configs import (
+    Kind,
+    merge_secrets,
+    open_config,
+    parse_config,
+    seal_config,
+    stored_config,
+)
 from helan.rules.notify.delivery import Delivery
 from helan.rules.notify.limits import MAX_RATE, QuietHours
 from helan.rules.notify.outbox import delivery_row, insert_ignoring_duplicates, now_ms
 from helan.security.audit import audited
+from helan.security.crypto.seal import Sealer
 from helan.security.principal import Principal
 from helan.services.fields import name as check_name
 from helan.services.paging import Listing, PageRequest, listing
@@ -123,7 +131,19 @@ def check_channel(
             ]
             message = "; ".join(f"{'.'.join(d['loc'])}: {d['message']}" for d in details)
             raise ValidationFailed(message, details=details) from None
-    return config
+    return seal_config(data.kind, config, Sealer.from_settings(settings))
+
+
+def reseal_channels(meta: MetaStore, sealer: Sealer) -> int:
+    """Seal every channel's secrets under ``sealer``'s current key (plain ones from before
+    sealing included): the step of a key rotation. Returns the channels rewritten."""
+    changed = 0
+    with meta.session() as s:
+        for row in s.scalars(sa.select(NotificationChannel).with_for_update()):
+            config = seal_config(row.kind, open_config(dict(row.config), sealer), sealer)
+            if config != row.config:
+                row.config, changed = config, changed + 1
+    return changed
 
 
 def _quiet(data: ChannelInput) -> dict[str, Any] | None:
@@ -208,7 +228,8 @@ def update_channel(
         row = s.get(NotificationChannel, (tenant, channel))
         if row is None:
             raise NotFound(f"notification channel {channel!r} not found")
-        old = dict(row.config) if row.kind == data.kind else None
+        sealer = Sealer.from_settings(settings)
+        old = open_config(dict(row.config), sealer) if row.kind == data.kind else None
         config = check_channel(meta, settings, tenant, data, old_config=old, resolve=resolve)
         row.name, row.kind, row.config = data.name, data.kind, config
         row.enabled, row.rate_per_minute = data.enabled, data.rate_per_minute
