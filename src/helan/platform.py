@@ -243,6 +243,7 @@ class Platform:
         from helan.connect.sparkplug.service import SparkplugIngest
         from helan.ingest.watchdog import OnlineWatchdog
         from helan.reports.runs import report_jobs
+        from helan.security.assets.identification import IdentificationRecorder
         from helan.security.audit_chain import audit_jobs
         from helan.storage.retention import retention_job
 
@@ -280,6 +281,7 @@ class Platform:
                 settings=self.settings,
                 client_id=f"helan-ingest-{instance}" if instance else "helan-ingest",
                 share_group=self.settings.ingest_group if instance else None,
+                identification=IdentificationRecorder(self.meta),
             )
             await self._run(stack, "mqtt-ingest", self.mqtt)
             self.sparkplug = SparkplugIngest(

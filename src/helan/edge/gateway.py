@@ -156,11 +156,27 @@ class Gateway:
             for n in o.nodes:
                 feeds.setdefault(n.device or o.device, {})[o.name] = o.name
         by_name = {a.name: a.status.as_dict() for a in self.adapters}
+        identified = self._identified()
+        for device in identified:
+            feeds.setdefault(device, {})
         for device, names in sorted(feeds.items()):
             status = {name: by_name[name] for name in names}
             body: dict[str, object] = {"edge_gateway": self.device, "edge_connections": status}
+            if device in identified:
+                body["identification"] = identified[device]
             out.append((f"{base}/{device}/attributes", body))
         return out
+
+    def _identified(self) -> dict[str, dict[str, str]]:
+        """What each PLC said it is, as the attribute of its connection's own device (the PLC;
+        points naming other devices are what it measures, not what it is)."""
+        devices = {c.name: c.device for c in self.config.modbus}
+        devices.update((c.name, c.device) for c in self.config.opcua)
+        return {
+            devices[a.name]: a.identification
+            for a in self.adapters
+            if a.identification is not None and a.name in devices
+        }
 
     def _adapter_of(self, device: str, metric: str) -> Adapter:
         for adapter in self.adapters:

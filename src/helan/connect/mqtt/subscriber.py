@@ -47,6 +47,7 @@ from helan.protocol.topics import (
     ingest_filters,
     parse_topic,
 )
+from helan.security.assets.identification import BadIdentification, IdentificationRecorder
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +88,13 @@ class MqttIngest:
         share_group: str | None = None,
         receive_maximum: int = RECEIVE_MAXIMUM,
         connections: int | None = None,
+        identification: IdentificationRecorder | None = None,
     ) -> None:
         """Device events are stored through the pipeline's event sink; a pipeline without one
         has valid events refused with a report (``events_unavailable``) rather than
-        acknowledged and lost."""
+        acknowledged and lost. ``identification`` keeps the attribute of that name (what a
+        gateway read off the PLC) on the device row for the asset inventory."""
+        self.identification = identification
         self.url = url
         self.pipeline = pipeline
         self.counters = pipeline.counters
@@ -344,6 +348,12 @@ class MqttIngest:
     def _attributes(self, client: Client, where: DeviceTopic, payload: bytes) -> None:
         problem = self._object_problem(payload)
         if isinstance(problem, dict) and len(problem) <= MAX_ATTRIBUTES:
+            if self.identification is not None and "identification" in problem:
+                try:
+                    self.identification.offer(where.tenant, where.device, problem["identification"])
+                except BadIdentification as exc:
+                    del problem["identification"]  # the other attributes still count
+                    self._reject_message(client, where, f"{MALFORMED}: {exc}")
             self.live.set_attributes(where.tenant, where.device, problem)
             return
         message = problem if isinstance(problem, str) else f"more than {MAX_ATTRIBUTES} attributes"

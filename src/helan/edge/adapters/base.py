@@ -21,6 +21,7 @@ class CommandFailed(Exception):
 class Adapter(Protocol):
     name: str
     status: ConnectionStatus
+    identification: dict[str, str] | None  # what the PLC says it is, read on connect
 
     async def start(self, sink: Sink) -> None:
         """Connect in the background and push sample sets into ``sink``; returns at once."""

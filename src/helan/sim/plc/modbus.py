@@ -22,6 +22,12 @@ coil               0..2     bool      pump running, valve open, fault reset (wri
 discrete input     0..2     bool      overload trip, level high, door closed
 =================  =======  ========  ==============================================
 
+Read Device Identification (FC 43 / MEI 14) answers as a Schneider Electric Modicon M340
+(``BMXP342020``, firmware ``V3.40``: affected by CISA's ICSA-23-227-01 in data/csaf), so the
+gateway's identification makes the security centre's demo show an affected asset;
+``identity`` replaces it (None: no identification objects). pymodbus keeps the identity per
+process, so PLCs started in one process say what the last one started says.
+
 Faults for tests: ``delay_s`` (replies late: timeouts), ``drop_next`` (closes the connection
 when the next request arrives), ``short_reply`` (next register reply one register short).
 ``tap``: a :class:`ModbusTap` that sees every frame of every connection with its peer (the
@@ -38,6 +44,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
+from pymodbus import ModbusDeviceIdentification
 from pymodbus.constants import ExcCodes
 from pymodbus.pdu import ModbusPDU
 from pymodbus.server import ModbusTcpServer
@@ -46,6 +53,13 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 from helan.security.traffic.events import ModbusTap
 
 BANK_START = 100
+IDENTITY = {
+    "VendorName": "Schneider Electric",
+    "ProductCode": "BMXP342020",
+    "MajorMinorRevision": "V3.40",
+    "ProductName": "Modicon M340",
+    "ModelName": "BMX P34 2020",
+}
 READ_HOLDING, READ_INPUT = 3, 4
 
 
@@ -92,8 +106,10 @@ class SimulatedModbusPlc:
         bank: int = 0,
         seed: int = 1,
         tap: ModbusTap | None = None,
+        identity: dict[str, str] | None = IDENTITY,
     ) -> None:
         self.host = host
+        self.identity = identity
         self.port = port
         self.bank = bank
         self.faults = PlcFaults()
@@ -117,10 +133,15 @@ class SimulatedModbusPlc:
         return SimDevice(0, simdata=(coils, discrete, holding, inputs), action=self._action)
 
     async def start(self) -> None:
+        # pymodbus keeps one identity per process (ModbusControlBlock): every field is set,
+        # blanks included, so the last PLC started is what every simulated PLC says it is.
+        names = dict.fromkeys(IDENTITY, "") | (self.identity or {})
+        identity = ModbusDeviceIdentification(info_name=names)  # type: ignore[no-untyped-call]
         if self.tap is None:
             self._server = ModbusTcpServer(
                 self._device(),
                 address=(self.host, self.port),
+                identity=identity,
                 trace_packet=self._trace_packet,
                 trace_pdu=self._trace_pdu,
             )
@@ -128,6 +149,7 @@ class SimulatedModbusPlc:
             self._server = _TappedServer(
                 self._device(),
                 address=(self.host, self.port),
+                identity=identity,
                 trace_packet=self._trace_packet,
                 trace_pdu=self._trace_pdu,
                 tap=self.tap,

@@ -12,6 +12,9 @@ change as a whole every period, all stamped with the same source timestamp (the 
 one array write is one notification however long the array, which is how a pure-Python server
 offers tens of thousands of points/s. ``python -m helan.sim.plc.opcua PORT BANK PERIOD_S
 [--arrays N] [--array-length L]`` serves one on its own.
+
+Its BuildInfo says it is a WAGO PFC200 on firmware ``FW24`` (affected by CISA's
+ICSA-23-325-01 in data/csaf), which the gateway reads as the oven's identification.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import math
 import random
 import time
 from collections.abc import Sequence
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 from asyncua import ua
@@ -40,6 +43,7 @@ from helan.core.tasks import cancel
 
 NAMESPACE = "urn:helan:sim:oven"
 ZONES = (-3.0, -1.0, 1.0, 3.0)  # each zone's offset from the oven's temperature
+BUILD_INFO = ("WAGO", "PFC200", "FW24")  # manufacturer, product, software version
 
 
 def _nid(name: str, idx: int) -> ua.NodeId:
@@ -125,6 +129,15 @@ class SimulatedOpcUaPlc:
                 | CertificateValidatorOptions.PEER_CLIENT
             )
             server.set_certificate_validator(CertificateValidator(options, store))
+        manufacturer, product, version = BUILD_INFO
+        await server.set_build_info(
+            "urn:wago:pfc200",
+            manufacturer,
+            product,
+            version,
+            "24",
+            datetime(2023, 6, 1, tzinfo=UTC),
+        )
         idx = await server.register_namespace(NAMESPACE)
         oven = await server.nodes.objects.add_object(_nid("Oven", idx), "Oven")
         self.temperature = await oven.add_variable(

@@ -40,6 +40,9 @@ class ModbusAdapter:
             max_bits=conn.max_bits,
         )
         self.cycles = 0
+        # What the PLC says it is (FC 43/14), read once per connect; reported upstream as the
+        # device attribute ``identification`` (the security centre's asset inventory).
+        self.identification: dict[str, str] | None = None
         self._points = {(p.device or conn.device, p.metric): p for p in conn.points}
         self._task: asyncio.Task[None] | None = None
 
@@ -71,10 +74,23 @@ class ModbusAdapter:
             self.status.connected = True
             self.status.last_error = None
             backoff.reset()
+            await self._identify()
             reason = await self._poll(sink)  # its last cycle already reported the points BAD
             self.client.close()
             self.status.failed(reason)
             log.warning("modbus %s: %s", self.name, reason)
+
+    async def _identify(self) -> None:
+        """Ask the PLC what it is. Many PLCs do not implement FC 43: an exception reply leaves
+        the identification unknown and the connection in use; a broken connection shows in
+        the first poll."""
+        try:
+            found = await self.client.identify()
+        except ModbusReadError as exc:
+            log.info("modbus %s: no device identification: %s", self.name, exc.reason)
+            return
+        if found:
+            self.identification = {**found, "source": "modbus"}
 
     def _lost(self, sink: Sink, reason: str) -> None:
         """Mark every point BAD once when connecting fails, not on every failed retry."""

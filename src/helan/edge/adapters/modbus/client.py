@@ -18,6 +18,16 @@ from pymodbus.pdu import ExceptionResponse, ModbusPDU
 from helan.edge.adapters.modbus.codec import ReadBlock
 from helan.edge.adapters.modbus.config import ModbusConnection, ModbusPoint
 
+# Read Device Identification (FC 43 / MEI 14) objects: basic (0-2) and regular (3-6) ones.
+IDENTIFICATION_OBJECTS = {
+    0: "vendor_name",
+    1: "product_code",
+    2: "revision",
+    4: "product_name",
+    5: "model_name",
+}
+READ_REGULAR = 2  # read device id code: the basic and regular objects in one stream
+
 EXCEPTION_NAMES = {
     1: "illegal function",
     2: "illegal data address",
@@ -139,3 +149,24 @@ class ModbusClient:
             await self._call(what, lambda: c.write_register(address, payload[0], device_id=unit))
         else:
             await self._call(what, lambda: c.write_registers(address, payload, device_id=unit))
+
+    async def identify(self) -> dict[str, str]:
+        """The PLC's Read Device Identification objects (FC 43 / MEI 14) by name; raises
+        :class:`ModbusReadError` (an exception reply: the PLC does not implement it)."""
+        unit = self.conn.unit_id
+        self.requests["identify"] += 1
+        response = await self._call(
+            "read device identification",
+            lambda: self._client.read_device_information(
+                read_code=READ_REGULAR, object_id=0, device_id=unit
+            ),
+        )
+        found: dict[str, str] = {}
+        information = getattr(response, "information", {})  # a ReadDeviceInformationResponse
+        for object_id, raw in dict(information).items():
+            name = IDENTIFICATION_OBJECTS.get(int(object_id))
+            if name is not None and isinstance(raw, bytes):
+                text = raw.decode("utf-8", "replace").strip()
+                if text:
+                    found[name] = text[:200]
+        return found

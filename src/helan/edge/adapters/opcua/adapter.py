@@ -17,6 +17,7 @@ from asyncua.ua.uaerrors import UaError, UaStatusCodeError
 from helan.edge.adapters.base import Backoff, CommandFailed, CommandRefused
 from helan.edge.adapters.opcua.client import (
     DataHandler,
+    build_info,
     nodes_by_id,
     open_client,
     subscribe,
@@ -102,6 +103,9 @@ class OpcUaAdapter:
         self._by_id = nodes_by_id(conn)
         self._pending: list[tuple[OpcUaNode, ua.DataValue]] = []
         self._tasks: list[asyncio.Task[None]] = []
+        # The server's BuildInfo, read once per connect; reported upstream as the device
+        # attribute ``identification`` (the security centre's asset inventory).
+        self.identification: dict[str, str] | None = None
 
     def has_point(self, device: str, metric: str) -> bool:
         return (device, metric) in self._points
@@ -207,7 +211,18 @@ class OpcUaAdapter:
             self.client = client
             self.status.connected = True
             self.status.last_error = None
+            await self._identify(client)
             await self._follow(client, sink)
+
+    async def _identify(self, client: Client) -> None:
+        """Read BuildInfo; a server that refuses it (or has it empty) stays unidentified."""
+        try:
+            found = await build_info(client)
+        except (OSError, TimeoutError, UaError, ConnectionError) as exc:
+            log.info("opcua %s: no build info: %r", self.name, exc)
+            return
+        if found:
+            self.identification = {**found, "source": "opcua"}
 
     async def _follow(self, client: Client, sink: Sink) -> None:
         async with client.uaclient.subscribe_state() as states:

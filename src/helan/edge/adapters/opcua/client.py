@@ -54,6 +54,25 @@ async def open_client(conn: OpcUaConnection) -> Client:
     return client
 
 
+BUILD_INFO = {  # the standard nodes' ids: Server_ServerStatus_BuildInfo_*
+    "manufacturer": "i=2263",
+    "product": "i=2261",
+    "software_version": "i=2264",
+}
+
+
+async def build_info(client: Client) -> dict[str, str]:
+    """The server's ``Server_ServerStatus_BuildInfo`` (manufacturer, product, software
+    version): what the PLC says it runs, for the asset inventory. Empty fields are left out."""
+    nodes = [client.get_node(i) for i in BUILD_INFO.values()]
+    values = await client.read_values(nodes)
+    return {
+        name: v.strip()[:200]
+        for name, v in zip(BUILD_INFO, values, strict=True)
+        if isinstance(v, str) and v.strip()
+    }
+
+
 def nodes_by_id(conn: OpcUaConnection) -> dict[str, OpcUaNode]:
     """The map from a node's canonical id (as notifications name it) to its point.
 
