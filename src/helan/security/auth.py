@@ -22,7 +22,8 @@ from helan.core.hashing import (
     verify_password,
 )
 from helan.core.thing import DeviceDirectory
-from helan.security import audit
+from helan.security import audit, factors
+from helan.security.crypto.seal import Sealer
 from helan.security.principal import Principal, Role
 from helan.security.tokens import AccessTokens, load_secret
 from helan.storage.meta import MetaStore
@@ -68,6 +69,7 @@ class Authenticator:
         self.meta = meta
         self.directory = directory
         self.tokens = AccessTokens(load_secret(settings), settings.access_token_minutes)
+        self.sealer = Sealer.from_settings(settings)
         self._cache: dict[str, tuple[float, Principal]] = {}
         self._tenants: frozenset[str] | None = None
         self._lock = threading.Lock()
@@ -75,13 +77,22 @@ class Authenticator:
 
     # -- people -------------------------------------------------------------------------------
 
-    def login(self, username: str, password: str) -> TokenPair:
+    def login(
+        self, username: str, password: str, *, otp: str | None = None, address: str | None = None
+    ) -> TokenPair:
+        """Password, then the second factor where the account has one (401 ``mfa_required``
+        without ``otp``). Failures count per user and per source ``address``."""
         now = datetime.now(UTC)
         failure: HelanError | None = None
         with self.meta.session() as s:
             user = s.get(User, username[:64])
             tenant = s.get(Tenant, user.tenant_id) if user and user.tenant_id else None
-            if user is not None and user.locked_until is not None and user.locked_until > now:
+            address_until = factors.address_locked(s, address, now)
+            if address_until is not None:
+                wait = int((address_until - now).total_seconds()) + 1
+                failure = LoginThrottled(f"too many failed logins from {address}; wait {wait} s")
+                result = "address_locked"
+            elif user is not None and user.locked_until is not None and user.locked_until > now:
                 wait = int((user.locked_until - now).total_seconds()) + 1
                 failure = LoginThrottled(
                     f"too many failed logins for {username!r}; try again in {wait} s"
@@ -90,6 +101,7 @@ class Authenticator:
             elif not verify_password(user.password_hash if user else None, password) or not user:
                 failure = Unauthenticated("invalid username or password", code="bad_credentials")
                 result = "bad_credentials"
+                factors.note_failure(s, address, now)
                 if user is not None:
                     user.failed_logins += 1
                     over = user.failed_logins - MAX_FAILURES
@@ -100,6 +112,15 @@ class Authenticator:
             elif user.disabled or (tenant is not None and tenant.status != "active"):
                 failure = Unauthenticated("account disabled or tenant suspended", code="disabled")
                 result = "disabled"
+            elif factors.has_factor(s, user.username) and not otp:
+                failure = Unauthenticated(
+                    "enter the code of your second factor", code="mfa_required"
+                )
+                result = "mfa_required"
+            elif otp and not factors.verify_second(s, user.username, otp, self.sealer, now):
+                failure = Unauthenticated("the code is wrong or already used", code="bad_otp")
+                result = "bad_otp"
+                factors.note_failure(s, address, now)
             else:
                 user.failed_logins = 0
                 user.locked_until = None
@@ -116,6 +137,7 @@ class Authenticator:
                 object_type="user",
                 object_id=username,
                 result=result,
+                detail={"address": address} if address else None,
             )
             if failure is None and user is not None:
                 return self._issue(s, user, family=uuid.uuid4().hex)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -34,6 +35,7 @@ _TOKEN_BODY = {
                         "username": {"type": "string"},
                         "password": {"type": "string"},
                         "refresh_token": {"type": "string"},
+                        "otp": {"type": "string"},
                     },
                 }
             },
@@ -81,7 +83,11 @@ async def token(request: Request, auth: Auth) -> TokenOut:
         login = _parse(LoginJson, form)
     else:
         raise ValidationFailed("send a form (application/x-www-form-urlencoded) or JSON body")
-    return _out(await run_in_threadpool(auth.login, login.username, login.password))
+    address = request.client.host if request.client else None
+    pair = await run_in_threadpool(
+        partial(auth.login, login.username, login.password, otp=login.otp, address=address)
+    )
+    return _out(pair)
 
 
 @router.post("/refresh")

@@ -12,6 +12,7 @@ Credential = Annotated[str, StringConstraints(min_length=1, max_length=512, stri
 class LoginJson(Input):
     username: Credential
     password: Credential
+    otp: Credential | None = None  # a TOTP or recovery code, where the account has a factor
 
 
 class RefreshRequest(Input):
