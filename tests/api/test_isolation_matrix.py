@@ -193,6 +193,7 @@ PARAMS: dict[str, Callable[[World], str]] = {
     "channel": _channel,
     "delivery": _delivery,
     "advisory": lambda w: "ICSA-00-000-00",
+    "warning": lambda w: "0123456789abcdef",
 }
 # Routes outside any tenant: (method, path) -> status without credentials.
 NON_TENANT: dict[tuple[str, str], int] = {
@@ -216,6 +217,10 @@ NON_TENANT: dict[tuple[str, str], int] = {
     ("POST", "/api/v1/security/kev"): 401,
     ("GET", "/api/v1/security/advisories/{advisory}"): 401,
     ("GET", "/api/v1/security/advisories/{advisory}/matches"): 401,
+    ("POST", "/api/v1/security/warnings"): 401,
+    ("GET", "/api/v1/security/warnings"): 401,
+    ("POST", "/api/v1/security/warnings/{warning}:withdraw"): 401,
+    ("GET", "/api/v1/regions/{region}/security-posture"): 401,
 }
 # A region viewer's own session (sign in and out, its password) is not platform data.
 OWN_SESSION = ("/api/v1/auth/",)

@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from helan.security.cli import app
+from helan.security.traffic.bench import figures
 from helan.security.traffic.detector import Packet, TrafficDetector
 from helan.security.traffic.evaluate import read_labels, score
 from helan.security.traffic.modbus import MalformedFrame, split_adus
@@ -223,3 +224,16 @@ def test_cli(tmp_path: Path) -> None:
     assert "truncated" in broken.output
     wrong = CliRunner().invoke(app, ["pcap", str(path), "--labels", str(csv), "--show", "x"])
     assert wrong.exit_code == 2
+
+
+def test_bench_figures(tmp_path: Path) -> None:
+    frames, labels = _capture()
+    _write(tmp_path / "attack.pcap", frames)
+    (tmp_path / "attack_labeled.csv").write_text(
+        "".join(f"{n};{int(m)}\n" for n, m in enumerate(labels, 1))
+    )
+    _write(tmp_path / "unlabelled.pcap", frames[:4])
+    out = figures(tmp_path, learn_s=15)
+    assert list(out) == ["attack"]
+    assert out["attack"]["recall"] == 1.0
+    assert out["attack"]["malicious"] == 4

@@ -346,6 +346,15 @@ def may_see_region(principal: Principal, region: str) -> Decision:
     return _forbidden("platform administrator or region viewer rights required")
 
 
+def may_publish_warnings(principal: Principal) -> Decision:
+    """Whether ``principal`` may publish, withdraw and follow up the regional platform's
+    security warnings: a security officer or platform administrator (a user, or a key with
+    the ``admin`` scope)."""
+    if principal.role not in (Role.PLATFORM_ADMIN, Role.SECURITY_OFFICER):
+        return _forbidden("security officer rights required")
+    return may_see_security(principal, None)
+
+
 def app_may_act(app_id: str, tenant: str, installed: Collection[str]) -> Decision:
     """Whether app ``app_id`` may act in ``tenant``, given the tenants that installed it."""
     if tenant not in installed:
