@@ -5,18 +5,24 @@ them), raised through the ingest facade so that a tenant's rule on that event al
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import sqlalchemy as sa
 
+from helan.core.errors import HelanError
 from helan.core.events import EventRow
 from helan.ingest.pipeline import IngestPipeline
 from helan.security.advisories.matching import Match
-from helan.security.advisories.store import inventory, matches
+from helan.security.advisories.store import import_advisory, inventory, matches
+from helan.security.principal import Principal
 from helan.storage.meta import MetaStore
 from helan.storage.meta.models_security_assets import SecurityAdvisoryAlert
 
 EVENT = "security_advisory"
+log = logging.getLogger(__name__)
 
 
 def _level(m: Match) -> str:
@@ -76,3 +82,32 @@ async def raise_alerts(meta: MetaStore, pipeline: IngestPipeline, tracking_id: s
                 )
             )
     return len(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class FolderImport:
+    imported: int  # new advisories or newer versions
+    refused: int
+    alerts: int
+
+
+async def import_folder(
+    meta: MetaStore, pipeline: IngestPipeline, principal: Principal, folder: Path
+) -> FolderImport:
+    """Import every ``*.json`` CSAF document under ``folder`` as the API does: a new latest
+    version raises the events of the devices it affects. A refused document is logged and
+    skipped, so one bad file does not keep the others out."""
+    imported = refused = alerts = 0
+    paths = await asyncio.to_thread(lambda: sorted(folder.rglob("*.json")))
+    for path in paths:
+        data = await asyncio.to_thread(path.read_bytes)
+        try:
+            got = await asyncio.to_thread(import_advisory, meta, principal, data, source=str(path))
+        except HelanError as exc:
+            refused += 1
+            log.warning("advisory %s refused: %s: %s", path, exc.code, exc.message)
+            continue
+        if got.latest and got.outcome == "new":
+            imported += 1
+            alerts += await raise_alerts(meta, pipeline, got.tracking_id)
+    return FolderImport(imported, refused, alerts)

@@ -92,6 +92,21 @@ RULES: list[dict[str, Any]] = [
 ]
 
 
+def security_rule(plan: FactoryPlan) -> dict[str, Any]:
+    """Any device of the plant that a newly imported advisory affects (the security centre's
+    ``security_advisory`` event) raises an alarm that holds for a week unless acknowledged."""
+    return {
+        "id": "security-advisory",
+        "name": "安全公告 Security advisory",
+        "description": "A CSAF advisory names this device's product and firmware as affected",
+        "target": {"asset": plan.site},
+        "condition": {"kind": "event", "type": "security_advisory", "hold_s": 7 * 86_400},
+        "severity": "high",
+        "message": "受安全公告影响 affected by a security advisory",
+        "notify": {"raised": [MAIL]},
+    }
+
+
 async def provision_alarms(
     client: httpx.AsyncClient, token: str, plan: FactoryPlan, webhook_url: str
 ) -> int:
@@ -101,7 +116,7 @@ async def provision_alarms(
     created = 0
     for path, bodies in (
         ("notification-channels", channels(webhook_url)),
-        ("rules", RULES),
+        ("rules", [*RULES, security_rule(plan)]),
     ):
         for body in bodies:
             r = await client.get(f"{base}/{path}/{body['id']}", headers=headers)

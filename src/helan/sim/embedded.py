@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
@@ -16,7 +18,6 @@ from helan.sim.receivers import HOST, Inbox
 from helan.sim.runner import FactoryStats, run_factory
 
 if TYPE_CHECKING:
-    import asyncio
     from collections.abc import Callable
 
     from fastapi import FastAPI
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# CISA's CSAF advisories shipped with the repository (not with a wheel: then none are imported)
+CSAF_DIR = Path(__file__).parents[3] / "data" / "csaf"
 FAULT_EVERY_S = 120.0
 FAULT_HORIZON_S = 7 * 86_400.0
 
@@ -72,6 +75,7 @@ async def run_embedded_factory(
             sims = await provision(client, token, plan)
             await provision_alarms(client, token, plan, inbox.webhook_url)
         log.info("simulated factory: %d devices provisioned in tenant %r", len(sims), plan.tenant)
+        await import_advisories(platform, CSAF_DIR)
         if on_ready is not None:
             on_ready(len(sims))
         faults = _first_faults(sims, platform.settings.sim_first_fault_s) + random_faults(
@@ -83,6 +87,29 @@ async def run_embedded_factory(
         return await run_factory(sims, platform.mqtt_url, stop_event=stop_event, faults=faults)
     finally:
         await inbox.stop()
+
+
+async def import_advisories(platform: Platform, folder: Path) -> int:
+    """Import the shipped advisories through the security centre, once the demo's rule on
+    ``security_advisory`` is loaded (the events raise alarms only for loaded rules); the
+    number of events raised (none on a second start: each is raised once)."""
+    from helan.security.principal import Principal, Role
+    from helan.services.security_assets import import_folder
+
+    if not await asyncio.to_thread(folder.is_dir):
+        log.info("simulated factory: no advisories at %s", folder)
+        return 0
+    if platform.rules is not None:
+        await asyncio.to_thread(platform.rules.reload_now)
+    who = Principal(kind="user", subject="simulator", tenant=None, role=Role.PLATFORM_ADMIN)
+    done = await import_folder(platform.meta, platform.pipeline, who, folder)
+    log.info(
+        "simulated factory: %d advisories imported (%d refused), %d security_advisory events",
+        done.imported,
+        done.refused,
+        done.alerts,
+    )
+    return done.alerts
 
 
 def _use_inbox(platform: Platform, inbox: Inbox) -> None:

@@ -40,6 +40,24 @@ class EventDef:
     en: str
 
 
+# Raised by the platform's security centre (not by the simulator) on a device a newly imported
+# CSAF advisory affects; declared so that the demo's rule may alarm on it.
+SECURITY_ADVISORY = EventDef(
+    name="security_advisory",
+    level="warning",
+    outputs=(
+        ("advisory", "string"),
+        ("version", "string"),
+        ("title", "string"),
+        ("cvss", "float"),
+        ("cves", "string"),
+        ("kev", "bool"),
+    ),
+    zh="安全公告",
+    en="Security advisory",
+)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class KindDef:
     kind: Kind
@@ -50,6 +68,9 @@ class KindDef:
     line_en: str
     metrics: tuple[MetricDef, ...]
     events: tuple[EventDef, ...] = ()
+    # (vendor, model, firmware) of the devices, by index in turn: real products, some at
+    # versions that the CISA advisories in data/csaf name as affected, others not.
+    products: tuple[tuple[str, str, str], ...] = (("Helan", "SIM", "1.0.0"),)
 
 
 def _decimals(step: float) -> int:
@@ -88,6 +109,12 @@ PUMP = KindDef(
     en="Pump station",
     line_zh="泵房",
     line_en="Pump house",
+    events=(SECURITY_ADVISORY,),
+    products=(
+        ("Schneider Electric", "BMXP342020", "V3.40"),  # Modicon M340: ICSA-23-227-01
+        ("Siemens", "SIMATIC S7-1200", "V4.6"),
+        ("WAGO", "PFC200", "FW27"),  # fixed after ICSA-23-325-01 (FW16-FW26)
+    ),
     metrics=(
         MetricDef(
             name="vibration_1",
@@ -155,6 +182,11 @@ METER = KindDef(
     en="Power meter",
     line_zh="配电室",
     line_en="Substation",
+    events=(SECURITY_ADVISORY,),
+    products=(
+        ("Hitachi Energy", "RTU500 series CMU Firmware", "12.2.5"),  # ICSA-24-116-01
+        ("Schneider Electric", "PowerLogic PM5560", "2.7.4"),
+    ),
     metrics=(
         MetricDef(
             name="active_power",
@@ -228,7 +260,11 @@ CNC = KindDef(
     en="CNC machine",
     line_zh="机加工线",
     line_en="Machining line",
-    events=_MACHINE_EVENTS,
+    events=(*_MACHINE_EVENTS, SECURITY_ADVISORY),
+    products=(
+        ("Mitsubishi Electric", "MELSEC iQ-R Series R04CPU", "30"),  # ICSA-22-356-03 (<=32)
+        ("Siemens", "SINUMERIK 828D", "V4.95"),
+    ),
     metrics=(
         *_MACHINE_COMMON,
         MetricDef(
@@ -258,7 +294,12 @@ PRESS = KindDef(
     en="Stamping press",
     line_zh="冲压线",
     line_en="Stamping line",
-    events=_MACHINE_EVENTS,
+    events=(*_MACHINE_EVENTS, SECURITY_ADVISORY),
+    products=(
+        ("Rockwell Automation", "ControlLogix 5580", "V33.011"),  # ICSA-24-284-20
+        ("Omron", "NX1P2", "1.50"),
+        ("Rockwell Automation", "ControlLogix 5580", "V36.011"),  # fixed
+    ),
     metrics=(
         *_MACHINE_COMMON,
         MetricDef(

@@ -121,14 +121,15 @@ class _Provisioner:
     async def device(self, spec: DeviceSpec, gate: asyncio.Semaphore) -> SimDevice:
         kind = KIND_DEFS[spec.kind]
         n = spec.index + 1
+        vendor, model, firmware = kind.products[spec.index % len(kind.products)]
         body = {
             "id": spec.device_id,
             "name": f"{kind.zh}{n:03d} {kind.en} {n}",
             "device_type": kind.device_type,
             "asset": spec.line,
-            "vendor": "Helan",
-            "model": f"SIM-{spec.kind.upper()}",
-            "firmware": "1.0.0",
+            "vendor": vendor,
+            "model": model,
+            "firmware": firmware,
             "attributes": {"simulated": True},
         }
         async with gate:
