@@ -31,7 +31,9 @@ PARAMS: Params = {
     "device-types/:id": {"id": "press"},
     "rules/:id": {"id": "hot"},
     "apps/:page": {"page": "data-quality"},
+    "security/advisories/:id": {"id": "ICSA-24-256-13"},
 }
+CSAF = Path(__file__).parents[2] / "data" / "csaf" / "icsa-24-256-13.json"
 HOT = {
     "id": "hot",
     "name": "温度过高 hot",
@@ -78,7 +80,7 @@ def routes() -> list[Route]:
 
 def seed_objects(s: Served) -> Params:
     """On top of seed(): a rule with an open alarm, a share link of the dashboard, the data
-    quality app installed; every route's parameters."""
+    quality app installed, a CISA advisory imported; every route's parameters."""
     s.call("POST", f"{T}/rules", json=HOT)
     change = ConditionChange(
         tenant="acme",
@@ -94,6 +96,7 @@ def seed_objects(s: Served) -> Params:
     s.platform.alarms.apply([change])
     assert s.platform.apps is not None
     s.platform.apps.installs.install("acme", "data_quality")  # its page: apps/data-quality
+    s.call("POST", "/api/v1/security/advisories", content=CSAF.read_bytes())
     params = {k: dict(v) for k, v in PARAMS.items()}
     params["alarms/:id"]["id"] = str(s.call("GET", f"{T}/alarms?open=true")["items"][0]["id"])
     token = s.call("POST", f"{T}/dashboards/line/share")["token"]
