@@ -52,7 +52,7 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix src tests
 
 ## Every benchmark at its stated conditions (about 45 minutes); outputs in var/bench/, figures go to docs/benchmarks.md.
-BENCHES := ingest-http ingest-mqtt storage query connections ident-register ident-udp ident-rest ident-hierarchy edge-modbus edge-opcua edge-outage rules console
+BENCHES := ingest-http ingest-mqtt storage query connections ident-register ident-udp ident-rest ident-hierarchy edge-modbus edge-opcua edge-outage rules console security
 bench: $(STAMP) bench-tools
 	mkdir -p var/bench
 	for b in $(BENCHES); do echo "== helan bench $$b"; $(BIN)/helan bench $$b 2>&1 | tee var/bench/$$b.txt | tail -1; done

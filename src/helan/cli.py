@@ -30,6 +30,7 @@ BENCHES = {
     "edge-outage": "edge_outage",
     "rules": "rules",
     "console": "console",
+    "security": "security",
 }
 # Sub-applications: name -> module exposing ``app`` (a Typer app).
 SUBAPPS = {
