@@ -3,8 +3,9 @@
 ``match_s``: matching 2,000 CSAF documents against 100,000 assets. The documents are variants
 of CISA's 20 in data/csaf (each copied ``variants`` times with a new tracking id and, past the
 first copy, its product names suffixed with ``-B`` and the copy's number, so they name products
-of their own and not longer names of the originals); the assets are drawn from those products (any copy, random firmware from the versions the
-advisories use) and 30 % from vendors and products no advisory names. Parsing (``load_s``),
+of their own and not longer names of the originals); the assets are drawn from those products
+(any copy, random firmware from the versions the advisories use) and 30 % from vendors and
+products no advisory names. Parsing (``load_s``),
 building the index (``index_s``) and matching every asset (``match_s``) are timed apart, in
 process, as the store's matcher does them (reading the inventory from the database is not in
 it). ``--captures``: a folder of labelled captures for the traffic detector's figures
