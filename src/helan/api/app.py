@@ -47,6 +47,7 @@ ROUTERS = (
     "rules",
     "alarms",
     "notifications",
+    "security_assets",
     "security_warnings",
 )
 
