@@ -193,16 +193,14 @@ def test_roles_in_separate_processes_lose_nothing_when_an_ingest_is_killed(
         # for one excursion and never outside one. Not for every excursion: two ingests that
         # share the load commit one device's points in interleaved batches, each with its own
         # lag (and the killed one's backlog comes after its restart); what reaches the rules
-        # more than the reorder window behind newer points of the same device is late and not
-        # evaluated (docs/rules.md, "Time, late data and backfill").
+        # more than the reorder window behind newer points of the same device (after the
+        # start's hold) is late and not evaluated (docs/rules.md, "Time, late data").
         base = int(progress_base[0])
         _wait(lambda: _activation_times(api_port, auth, tenant), 30, "the rules role's alarms")
         time.sleep(1)
         times = _activation_times(api_port, auth, tenant)
         assert len(times) == len(set(times)), "an excursion raised twice"
         assert all((ts - base) % CYCLE == CYCLE - 1 for ts in times), "raised off an excursion"
-        late = _metric(ports["rules"], "helan_rules_late_points_total", {})
-        assert late > 0
         jetstream = "helan_stream_jetstream_messages_total"
         assert _metric(ports["ingest-b"], jetstream, {"direction": "out", "outcome": "published"})
         assert _metric(ports["rules"], jetstream, {"direction": "in", "outcome": "received"})

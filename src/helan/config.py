@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     # (docs/rules.md). Unset: 0 where this process runs the ingest (one ingest keeps each
     # device's order), 1000 where the ingest runs in other processes sharing the broker's load.
     rules_reorder_ms: int | None = Field(None, ge=0, le=60_000)
+    # After a start the rule engine holds live data this long, then evaluates it in device time:
+    # what the broker redelivers after a crash (after its ack wait: 5 s for the embedded
+    # broker) would otherwise come behind newer points and be late (docs/rules.md).
+    rules_startup_hold_ms: int = Field(15_000, ge=0, le=600_000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Where clients reach this platform (identifier records point here). Empty = from http_*.
     public_base_url: str = ""

@@ -260,6 +260,10 @@ class Platform:
             for job in audit_jobs(self.meta, self.settings):
                 self.scheduler.add(job)
         await self._run(stack, "scheduler", self.scheduler)
+        if "rules" in roles:
+            # Before the ingest: subscribed (and its replay done) before anything new commits,
+            # so what the broker redelivers after a crash is held and evaluated in order.
+            await self._start_rule_engine(stack)
         if self.ident is not None:
             stack.callback(self.ident.close)
             await self._run(stack, "ident", self.ident)
@@ -300,19 +304,16 @@ class Platform:
         if "rules" in roles:
             self.watchdog = OnlineWatchdog(self.live, self.pipeline, self.directory)
             await self._run(stack, "watchdog", self.watchdog)
-            await self._start_rules(stack)
+            await self._start_notifications(stack)
         if self.apps is not None:
             await self._run(stack, "apps", self.apps)
 
-    async def _start_rules(self, stack: AsyncExitStack) -> None:
+    async def _start_rule_engine(self, stack: AsyncExitStack) -> None:
         from helan.rules.engine import RuleEngine
-        from helan.rules.notify.delivery import Delivery
         from helan.storage.meta.events import EventStore
 
         assert self.alarms is not None
         assert self.rule_source is not None
-        self.delivery = Delivery(self.meta, self.settings, commands=self.commands)
-        await self._run(stack, "notifications", self.delivery)
         self.rules = RuleEngine(
             stream=self.pipeline.stream,
             source=self.rule_source,
@@ -322,8 +323,16 @@ class Platform:
             checkpoint=self.settings.data_dir / "rules" / "checkpoint.bin",
             alarm_tick=self.alarms.tick,
             reorder_ms=self._reorder_ms(),
+            startup_hold_ms=self.settings.rules_startup_hold_ms,
         )
         await self._run(stack, "rules", self.rules)
+
+    async def _start_notifications(self, stack: AsyncExitStack) -> None:
+        """After the command service: the command channel sends through it."""
+        from helan.rules.notify.delivery import Delivery
+
+        self.delivery = Delivery(self.meta, self.settings, commands=self.commands)
+        await self._run(stack, "notifications", self.delivery)
 
     def _reorder_ms(self) -> int:
         given = self.settings.rules_reorder_ms

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from helan.core.points import POINT_SCHEMA
 from helan.ingest.stream import CommittedBatch
-from helan.rules.engine import MAX_REPLAY_MS, REPLAY_MARGIN_MS, RuleEngine, replay_start
+from helan.rules.engine import MAX_REPLAY_MS, REPLAY_LAG_MS, RuleEngine, replay_start
 from helan.storage.meta.events import EventStore
 from helan.storage.meta.models_alarms import Alarm, AlarmHistory
 from tests.api.meta_world import Api, close_platform, make_api, provision_tenant
@@ -154,16 +154,16 @@ async def test_a_rule_saved_while_running_is_loaded_and_a_deleted_one_returns_to
 
 
 def test_replay_starts_before_the_checkpoint_for_a_series_that_was_behind() -> None:
-    now = 10_000_000
+    now = 100_000_000
     saved = now - 20_000
-    assert replay_start(saved, None, now) == saved - REPLAY_MARGIN_MS
-    lagging = {"py_ts": {(("acme", "d1"), "m"): saved - 120_000}}
-    assert replay_start(saved, lagging, now) == saved - 120_000
-    layers = {"layers": {("acme", "r", 1, 0, "d2"): (1, saved - 300_000)}}
-    assert replay_start(saved, layers, now) == saved - 300_000
-    # Silent for longer than ten minutes before the checkpoint: no backlog expected from it.
-    silent = {"seen": {(("acme", "d3"), None): saved - 3_600_000}}
-    assert replay_start(saved, silent, now) == saved - REPLAY_MARGIN_MS
+    assert replay_start(saved, None, now) == saved - REPLAY_LAG_MS
+    lagging = {"py_ts": {(("acme", "d1"), "m"): saved - REPLAY_LAG_MS - 120_000}}
+    assert replay_start(saved, lagging, now) == saved - REPLAY_LAG_MS - 120_000
+    layers = {"layers": {("acme", "r", 1, 0, "d2"): (1, saved - REPLAY_LAG_MS - 300_000)}}
+    assert replay_start(saved, layers, now) == saved - REPLAY_LAG_MS - 300_000
+    # Silent for longer than half an hour before the checkpoint: no backlog expected from it.
+    silent = {"seen": {(("acme", "d3"), None): saved - 3_000_000}}
+    assert replay_start(saved, silent, now) == saved - REPLAY_LAG_MS
     # Never more than an hour back.
     old = now - 2 * MAX_REPLAY_MS
     assert replay_start(old, None, now) == now - MAX_REPLAY_MS

@@ -18,6 +18,11 @@
   one device's points in interleaved batches, and without the window the points of the batch
   that arrives second would be late. One ingest keeps each device's order, so ``helan run``
   holds nothing.
+- For ``startup_hold_ms`` after a start every live item is held and then evaluated in device
+  time: after a crash the broker redelivers what the killed process had not acknowledged only
+  after its ack wait (5 s for the embedded broker), behind points sent since, and those would
+  otherwise be late. The replay at boot covers what was stored before the crash; the hold, what
+  is stored again after it.
 """
 
 from __future__ import annotations
@@ -50,8 +55,8 @@ log = logging.getLogger(__name__)
 
 SUBSCRIBER = "rules"
 MAX_REPLAY_MS = 3600_000
-REPLAY_MARGIN_MS = 5_000
-RECENT_MS = 600_000  # series heard this close to the checkpoint may have a backlog after it
+REPLAY_LAG_MS = 15 * 60_000  # device time behind wall time that a replay still finds
+RECENT_MS = 30 * 60_000  # series heard this close to the checkpoint may have a backlog after it
 REPLAY_CHUNK_MS = 600_000
 REPLAY_LIMIT = 2_000_000  # points per tenant and chunk
 _HEADER = struct.Struct(">4sQ")  # magic, wall ms
@@ -64,12 +69,15 @@ LATE = Counter("helan_rules_late_points", "Points older than what the rules saw 
 
 
 def replay_start(saved_at: int, state: dict[str, Any] | None, now: int) -> int:
-    """Where the replay after a restart begins, in device time: the checkpoint's wall time less
-    a margin, or earlier where a series heard near the checkpoint was behind it (a device whose
-    clock lags, a backlog from a reconnect): its points committed after the checkpoint have
-    device times before it. What the restored state has already seen is late for it and changes
-    nothing, so starting early costs reading only. Never more than an hour back."""
-    start = saved_at - REPLAY_MARGIN_MS
+    """Where the replay after a restart begins, in device time. The store keeps device time,
+    not commit time, so points committed after the checkpoint are found by device time: from
+    :data:`REPLAY_LAG_MS` before the checkpoint (devices whose clocks lag, backlogs sent late),
+    or earlier where a series heard near the checkpoint was further behind. What the restored
+    state has already seen is late for it and changes nothing, so starting early costs reading
+    only. Never more than an hour back. Not replayed: points committed after the checkpoint
+    with device times further back than that (store-and-forward backfill is flagged
+    historical and goes to its own evaluator anyway)."""
+    start = saved_at - REPLAY_LAG_MS
     state = state or {}
     seen = [
         *state.get("seen", {}).values(),
@@ -97,6 +105,7 @@ class RuleEngine:
         checkpoint_s: float = 5.0,
         alarm_tick: Any = None,
         reorder_ms: int = 0,
+        startup_hold_ms: int = 0,
     ) -> None:
         self.stream = stream
         self.source = source
@@ -107,6 +116,9 @@ class RuleEngine:
         self.tick_s, self.reload_s, self.checkpoint_s = tick_s, reload_s, checkpoint_s
         self.alarm_tick = alarm_tick  # AlarmService.tick: escalation, shelve expiry
         self.reorder_ms = reorder_ms
+        self.startup_hold_ms = startup_hold_ms
+        self._hold_until = 0.0  # monotonic; live items are held until then after a start
+        self._booted = False
         self._held: list[tuple[float, Committed]] = []  # (arrival, item), in arrival order
         self.live = Evaluator()
         self.history = Evaluator(historical=True)
@@ -120,15 +132,19 @@ class RuleEngine:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        await asyncio.to_thread(self._boot)
+        # Subscribed before the replay reads the store, and holding what comes until it is
+        # done: a commit between the two is neither lost nor evaluated out of order.
+        self._booted = False
+        self._hold_until = time.monotonic() + self.startup_hold_ms / 1000
         self.stream.subscribe(SUBSCRIBER, self._on_item)
+        await asyncio.to_thread(self._boot)
         self._task = asyncio.get_running_loop().create_task(self._loop(), name="helan-rules")
 
     async def stop(self) -> None:
         await self.stream.unsubscribe(SUBSCRIBER)
         await cancel(self._task)
         self._task = None
-        await asyncio.to_thread(self._flush_held, math.inf)
+        await asyncio.to_thread(self._flush_held, 0.0)
         await asyncio.to_thread(self._save)
 
     def _boot(self) -> None:
@@ -143,6 +159,8 @@ class RuleEngine:
             if saved_at is not None:
                 self._replay(replay_start(saved_at, state, int(time.time() * 1000)))
             self._late_seen = self.live.late + self.history.late  # replay repeats are not late
+            self._booted = True
+            self._flush_due()  # what came during the boot, unless the start's hold keeps it
         self._save()  # at once: a crash before the first periodic save still replays from here
 
     def _replay(self, start: int) -> None:
@@ -175,19 +193,34 @@ class RuleEngine:
 
     def _evaluate(self, item: Committed) -> None:
         with self._lock:
-            if item.historical or self.reorder_ms <= 0:
+            holding = (
+                not self._booted
+                or self.reorder_ms > 0
+                or bool(self._held)
+                or time.monotonic() < self._hold_until
+            )
+            if item.historical or not holding:
                 self._run_items(self.history if item.historical else self.live, [item])
             else:
                 self._held.append((time.monotonic(), item))
                 self._flush_due()
 
-    def _flush_held(self, older_than_s: float) -> None:
-        """Evaluate the held items that arrived more than ``older_than_s`` ago (all: inf)."""
+    def _flush_held(self, older_than_s: float | None = None) -> None:
+        """Evaluate the held items that arrived more than ``older_than_s`` ago (0: all;
+        None: as the window says)."""
         with self._lock:
             self._flush_due(older_than_s)
 
+    def _window_s(self) -> float:
+        """How long a live item waits: the reorder window, or, until the start's hold ends,
+        everything waits for it (what the broker redelivers after a crash comes after its ack
+        wait, behind newer points, and is evaluated in its place instead of as late)."""
+        if time.monotonic() < self._hold_until:
+            return math.inf  # nothing is due before the hold ends; then all of it at once
+        return self.reorder_ms / 1000
+
     def _flush_due(self, older_than_s: float | None = None) -> None:
-        wait = self.reorder_ms / 1000 if older_than_s is None else older_than_s
+        wait = self._window_s() if older_than_s is None else older_than_s
         cut = time.monotonic() - wait
         due = [item for arrived, item in self._held if arrived <= cut]
         if not due:
@@ -231,11 +264,12 @@ class RuleEngine:
     async def _loop(self) -> None:
         last_reload = last_save = last_tick = time.monotonic()
         step = min(self.tick_s, self.reorder_ms / 2000) if self.reorder_ms > 0 else self.tick_s
+        step = min(step, 0.25) if self.startup_hold_ms > 0 else step
         while True:
             await asyncio.sleep(step)
             try:
                 if self._held:
-                    await asyncio.to_thread(self._flush_held, self.reorder_ms / 1000)
+                    await asyncio.to_thread(self._flush_held)
                 now = time.monotonic()
                 if now - last_tick < self.tick_s * 0.9:  # the sleep may end a hair early
                     continue
