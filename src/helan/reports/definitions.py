@@ -7,13 +7,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from sqlalchemy.orm import defer
 
 from helan.core import ids
 from helan.core.errors import Conflict, NotFound, ValidationFailed
+from helan.core.zones import check_zone
 from helan.security.audit import audited
 from helan.security.principal import Principal
 from helan.services.fields import name as check_name
@@ -91,9 +91,9 @@ def _check(meta: MetaStore, tenant: str, data: ReportInput) -> dict[str, Any]:
     if not 1 <= data.range_hours <= MAX_RANGE_HOURS:
         raise ValidationFailed(f"range_hours: 1 to {MAX_RANGE_HOURS}")
     try:
-        ZoneInfo(data.timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValidationFailed(f"timezone: unknown time zone {data.timezone!r}") from exc
+        check_zone(data.timezone)
+    except ValueError as exc:
+        raise ValidationFailed(f"timezone: {exc}") from None
     if len(data.recipients) > MAX_RECIPIENTS:
         raise ValidationFailed(f"recipients: at most {MAX_RECIPIENTS}")
     return check_source(meta, tenant, data.source)

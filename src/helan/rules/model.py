@@ -29,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from helan.core.zones import TimeZoneName
 from helan.rules.contracts import NoticeKind, Severity
 
 MAX_DEPTH = 8  # nesting of all/any/not
@@ -155,19 +156,8 @@ class Schedule(_Shape):
     days: tuple[Weekday, ...] = WEEKDAYS
     start: time = time(0, 0)
     end: time = time(0, 0)
-    timezone: str = "Asia/Shanghai"
+    timezone: TimeZoneName = "Asia/Shanghai"
     exclude: tuple[str, ...] = Field(default=(), max_length=400)
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
 
     @field_validator("exclude")
     @classmethod

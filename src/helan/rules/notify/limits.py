@@ -17,12 +17,13 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, cast
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
 
+from helan.core.zones import TimeZoneName
 from helan.storage.meta.models_notify import NotificationLimit
 
 WINDOW_MS = 60_000
@@ -36,7 +37,7 @@ class QuietHours(BaseModel):
 
     start: str = Field(description="HH:MM local time")
     end: str = Field(description="HH:MM local time; before start: past midnight")
-    timezone: str = "Asia/Shanghai"
+    timezone: TimeZoneName = "Asia/Shanghai"
     weekdays: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6, 7], max_length=7)
     critical_bypass: bool = True
 
@@ -45,15 +46,6 @@ class QuietHours(BaseModel):
     def _hhmm(cls, value: str) -> str:
         if not _HHMM.match(value):
             raise ValueError("must be HH:MM (00:00 to 23:59)")
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
         return value
 
     @field_validator("weekdays")
