@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from helan.core.errors import ValidationFailed
-from helan.rules.checks import asset_subtree, check_rule, parse_spec, target_devices
+from helan.rules.checks import check_rule, parse_spec, target_devices
+from helan.services.assets import subtree as asset_subtree
 from helan.storage.meta import MetaStore
 from helan.storage.meta.models import Asset, Device, DeviceType, Tenant
 

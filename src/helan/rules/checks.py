@@ -28,10 +28,10 @@ from helan.rules.model import (
     Threshold,
     leaves,
 )
+from helan.services.assets import subtree
 from helan.storage.meta.directory import metric_specs
 from helan.storage.meta.models import Asset, Device, DeviceType
 
-MAX_ASSET_DEPTH = 16
 _SAMPLE: dict[str, Any] = {"float": 1.5, "int": 2, "bool": True, "string": "x"}
 
 
@@ -113,23 +113,8 @@ def target_devices(s: Session, tenant: str, spec: RuleSpec) -> list[tuple[str, s
         stmt = stmt.where(Device.device_type_id == t.device_type)
     else:
         assert t.asset is not None
-        stmt = stmt.where(Device.asset_id.in_(asset_subtree(s, tenant, t.asset)))
+        stmt = stmt.where(Device.asset_id.in_(subtree(s, tenant, t.asset)))
     return [(d, ty) for d, ty in s.execute(stmt)]
-
-
-def asset_subtree(s: Session, tenant: str, root: str) -> list[str]:
-    """The asset and everything below it (bounded depth: the tree is site → line → cell)."""
-    found, frontier = [root], [root]
-    for _ in range(MAX_ASSET_DEPTH):
-        frontier = list(
-            s.scalars(
-                sa.select(Asset.id).where(Asset.tenant_id == tenant, Asset.parent_id.in_(frontier))
-            )
-        )
-        if not frontier:
-            break
-        found.extend(frontier)
-    return found
 
 
 def check_rule(s: Session, tenant: str, spec: RuleSpec, loc: tuple[str | int, ...] = ()) -> None:
