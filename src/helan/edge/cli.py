@@ -11,6 +11,7 @@ from typing import Annotated
 import orjson
 import typer
 
+from helan.core.tasks import wait_set
 from helan.edge.config import EdgeConfig, EdgeConfigError, load_config
 from helan.edge.gateway import Gateway
 
@@ -27,9 +28,7 @@ async def _serve(config: EdgeConfig, health_every_s: float) -> None:
     await gateway.start()
     try:
         while not stop.is_set():
-            try:
-                await asyncio.wait_for(stop.wait(), health_every_s)
-            except TimeoutError:
+            if not await wait_set(stop, health_every_s):
                 log.info("health %s", orjson.dumps(gateway.health()).decode())
     finally:
         await gateway.stop()

@@ -13,7 +13,6 @@ submitters are answered; the stream never makes a commit wait.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import Counter
@@ -29,6 +28,7 @@ from helan.config import Settings
 from helan.core.errors import StorageUnavailable
 from helan.core.events import EventRow, EventSink
 from helan.core.points import POINT_SCHEMA
+from helan.core.tasks import wait_set
 from helan.ingest.counters import IngestCounters
 from helan.ingest.live import LiveState, now_ms
 from helan.ingest.native import DevicePoints
@@ -225,8 +225,7 @@ class IngestPipeline:
             delay = self._oldest + max_age - loop.time()
             if self._pending_points < limit and not self._closing and delay > 0:
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), delay)
+                await wait_set(self._wake, delay)
                 continue
             taken: list[_Pending] = []
             points = 0

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import itertools
 import logging
 from collections.abc import Collection, Mapping
@@ -27,6 +26,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from helan.core.tasks import wait_set
 from helan.ingest.live import latest_per_series, now_ms
 from helan.ingest.stream import Committed, CommittedBatch, CommittedEvents, CommittedStream
 
@@ -107,8 +107,7 @@ class Client:
 
     async def wait(self, timeout_s: float) -> None:
         """Until a discrete change arrives or ``timeout_s`` passes (points wait for the flush)."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout_s)
+        await wait_set(self._wake, timeout_s)
 
     def stats(self) -> dict[str, int]:
         return {"coalesced": self.coalesced, "dropped": self.dropped, "delivered": self.delivered}

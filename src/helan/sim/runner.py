@@ -24,6 +24,7 @@ from gmqtt.mqtt.constants import MQTTv311
 from gmqtt.mqtt.handler import MQTTConnectError
 from gmqtt.storage import PersistentStorage
 
+from helan.core.tasks import wait_set
 from helan.sim.faults import Breakdown, Fault, Outage, ReconnectStorm, ValueFault
 from helan.sim.machine import MachineModel
 from helan.sim.metrics import SimEvent, quantise_values
@@ -272,8 +273,7 @@ class Factory:
                     at = second + i * period_s / SLOTS_PER_SECOND
                     delay = at - time.time()
                     if delay > 0:
-                        with contextlib.suppress(asyncio.TimeoutError):
-                            await asyncio.wait_for(stop_event.wait(), delay)
+                        await wait_set(stop_event, delay)
                     else:
                         await asyncio.sleep(0)  # behind: still let PUBACKs and the stop in
                     if stop_event.is_set():

@@ -44,7 +44,7 @@ from helan.connect.mqtt.mosquitto_auth import (
     write_atomic,
 )
 from helan.connect.mqtt.service import BrokerAddress, broker_address
-from helan.core.tasks import cancel
+from helan.core.tasks import cancel, wait_set
 from helan.storage.meta.directory import device_username
 from helan.storage.meta.models import Device, Tenant
 
@@ -210,8 +210,7 @@ class MosquittoAuthSync:
 
     async def _run(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._dirty.wait(), self.resync_s)
+            await wait_set(self._dirty, self.resync_s)
             if self._dirty.is_set():
                 await self._settle()
             try:

@@ -19,7 +19,6 @@ keep Mosquitto reading PUBACKs as fast as devices publish.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import Counter
 from collections.abc import Sequence
@@ -34,6 +33,7 @@ from helan.connect.mqtt.batch_ack import AckChannel, BatchAckClient
 from helan.connect.mqtt.service import broker_address
 from helan.core.errors import StorageUnavailable
 from helan.core.events import EventRow
+from helan.core.tasks import wait_set
 from helan.core.thing import DeviceDirectory
 from helan.ingest.events import DecodedEvents, decode_events
 from helan.ingest.live import LiveState, now_ms
@@ -168,8 +168,7 @@ class MqttIngest:
         if self._recovery is not None:
             self._recovery.cancel()
         self._drain()  # what is in hand now is decoded, stored and acknowledged
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._idle.wait(), drain_s)
+        await wait_set(self._idle, drain_s)
         clients, self._clients = self._clients, []
         await asyncio.gather(*(c.disconnect() for c in clients))
 

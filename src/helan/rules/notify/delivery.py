@@ -27,6 +27,7 @@ import httpx
 import sqlalchemy as sa
 
 from helan.config import Settings
+from helan.core.tasks import wait_set
 from helan.rules.notify import limits, metrics, wakeup
 from helan.rules.notify.allowlist import Resolver, system_resolver
 from helan.rules.notify.channels import SENDERS, ChannelSpec, SendContext, SendFailed
@@ -199,8 +200,7 @@ class Delivery:
                     task.add_done_callback(self._done)
             except Exception:  # the database may be away for a while: try again next poll
                 log.exception("notification delivery: claiming failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.notify_poll_s)
+            await wait_set(self._wake, self.settings.notify_poll_s)
             self._wake.clear()
 
     def _done(self, task: asyncio.Task[None]) -> None:
