@@ -40,6 +40,7 @@ SUBAPPS = {
     "ident": "helan.ident.cli",
     "edge": "helan.edge.cli",
     "security": "helan.security.cli",
+    "models": "helan.models.cli",
 }
 
 
