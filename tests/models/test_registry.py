@@ -22,7 +22,8 @@ def test_versions_count_up_and_load_the_newest(tmp_path: Path) -> None:
     two = reg.save("rul", _fit(), dataset="FD002", metrics={"rmse": 12.0}, params={}, seed=1)
     assert (one.version, two.version) == (1, 2)
     model, card = reg.load("rul")
-    assert card.dataset == "FD002" and card.libraries["scikit-learn"]
+    assert card.dataset == "FD002"
+    assert card.libraries["scikit-learn"]
     assert model.predict([[3.0]])[0] == pytest.approx(7.0)
     assert reg.load("rul", 1)[1].dataset == "FD001"
     assert [c.version for c in reg.cards()] == [1, 2]
