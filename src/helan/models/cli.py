@@ -22,7 +22,10 @@ eval_app = typer.Typer(help="Train and evaluate one model; a table, then one JSO
 app.add_typer(eval_app, name="eval")
 
 # model name -> module exposing ``run``
-EVALS: dict[str, str] = {}
+EVALS: dict[str, str] = {
+    "anomaly": "helan.models.anomaly.eval_skab",
+    "nab": "helan.models.anomaly.eval_nab",
+}
 
 
 def default_root() -> Path:
