@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from helan.core import ids
 from helan.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from helan.ident.link.rules import check_prefix, check_tenant_prefix
+from helan.region.industries import check_industry
 from helan.security.audit import audited
 from helan.security.principal import Principal, Role
 from helan.services.fields import name
@@ -43,6 +44,7 @@ class NewTenant:
     name: str
     uscc: str | None = None
     industry: str | None = None
+    industry_code: str | None = None
     region: str | None = None
     retention_days: int = 365
     allow_auto_create: bool = False
@@ -51,11 +53,12 @@ class NewTenant:
 
 class TenantChanges(TypedDict, total=False):
     """The fields to change; a key left out keeps its value. None clears ``uscc``,
-    ``industry``, ``region`` and ``ident_prefix`` and leaves the others as they are."""
+    ``industry``, ``industry_code``, ``region`` and ``ident_prefix`` and leaves the others as they are."""
 
     name: str | None
     uscc: str | None
     industry: str | None
+    industry_code: str | None
     region: str | None
     retention_days: int | None
     allow_auto_create: bool | None
@@ -84,6 +87,7 @@ _CHECKS: Mapping[str, Callable[[Any], Any]] = {
     "name": name,
     "uscc": validate_uscc,
     "region": validate_region,
+    "industry_code": check_industry,
     "retention_days": _retention,
     "status": _status,
     "ident_prefix": check_prefix,

@@ -18,6 +18,7 @@ from helan.sim.plan import DeviceSpec, FactoryPlan, SimDevice, layout, make_mode
 
 API = "/api/v1"
 REGION = "640122"  # 宁夏回族自治区银川市贺兰县 (GB/T 2260)
+INDUSTRY = "34"  # 通用设备制造业 (GB/T 4754-2017): pumps, presses, machine tools
 CONCURRENCY = 16
 
 
@@ -84,6 +85,7 @@ class _Provisioner:
                 "id": p.tenant,
                 "name": f"{p.tenant_name_zh} {p.tenant_name_en}",
                 "industry": "制造业 Manufacturing",
+                "industry_code": INDUSTRY,
                 "region": REGION,
             }
             await self.post(f"{API}/tenants", body, f"create tenant {p.tenant}")

@@ -13,10 +13,12 @@ from helan.api.schemas.common import (
     domain_check,
 )
 from helan.ident.link.rules import check_prefix
+from helan.region.industries import check_industry
 from helan.storage.meta.codes import validate_region, validate_uscc
 
 Uscc = Annotated[str, domain_check(validate_uscc)]
 Region = Annotated[str, domain_check(validate_region)]
+IndustryCode = Annotated[str, domain_check(check_industry)]
 TenantStatus = Literal["active", "suspended"]
 IdentPrefix = Annotated[str, domain_check(check_prefix)]
 
@@ -26,6 +28,7 @@ class TenantCreate(Input):
     name: Name
     uscc: Uscc | None = None
     industry: ShortText | None = None
+    industry_code: IndustryCode | None = None
     region: Region | None = None
     retention_days: RetentionDays = 365
     allow_auto_create: bool = False
@@ -38,6 +41,7 @@ class TenantPatch(Input):
     name: Name | None = None
     uscc: Uscc | None = None
     industry: ShortText | None = None
+    industry_code: IndustryCode | None = None
     region: Region | None = None
     retention_days: RetentionDays | None = None
     allow_auto_create: bool | None = None
@@ -50,6 +54,7 @@ class TenantOut(Output):
     name: str
     uscc: str | None
     industry: str | None
+    industry_code: str | None
     region: str | None
     status: str
     retention_days: int

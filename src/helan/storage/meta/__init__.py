@@ -5,6 +5,7 @@ from helan.storage.meta import (  # noqa: F401 - each registers its tables
     models_alarms,
     models_console,
     models_notify,
+    models_region,
     models_rules,
     models_security_assets,
     models_security_auth,

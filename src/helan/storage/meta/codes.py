@@ -38,7 +38,7 @@ def validate_uscc(code: str) -> str:
             f"unified social credit code {code!r} has characters outside GB 32100-2015 "
             "(digits and capitals except I, O, Z, S, V; positions 3-8 a division code)"
         )
-    validate_region(code[2:8])
+    _region_shape(code[2:8])
     expected = uscc_check_char(code[:17])
     if code[17] != expected:
         raise ValidationFailed(
@@ -48,8 +48,17 @@ def validate_uscc(code: str) -> str:
     return code
 
 
-def validate_region(code: str) -> str:
-    """An administrative division code (GB/T 2260): six digits under a real province prefix."""
+def _region_shape(code: str) -> str:
+    """Six digits under a real province prefix: all a credit code's division is checked
+    for, as an enterprise keeps the code it was registered under after a division changes."""
     if not re.fullmatch(r"\d{6}", code) or int(code[:2]) not in PROVINCES:
         raise ValidationFailed(f"invalid administrative division code {code!r}")
     return code
+
+
+def validate_region(code: str) -> str:
+    """An administrative division code (GB/T 2260) of the shipped list
+    (:mod:`helan.region.divisions`); an unknown one is refused by name."""
+    from helan.region.divisions import check_division  # the list loads on first use
+
+    return check_division(_region_shape(code))

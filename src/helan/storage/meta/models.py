@@ -54,6 +54,8 @@ class Tenant(Base):
     name: Mapped[str] = mapped_column(sa.String(200))
     uscc: Mapped[str | None] = mapped_column(sa.String(18), unique=True)
     industry: Mapped[str | None] = mapped_column(sa.String(100))
+    # GB/T 4754-2017 section (A-T) or division (01-97): what the regional view groups by.
+    industry_code: Mapped[str | None] = mapped_column(sa.String(2))
     region: Mapped[str | None] = mapped_column(sa.String(6))
     status: Mapped[str] = mapped_column(sa.String(16), default="active")
     retention_days: Mapped[int] = mapped_column(default=365)
