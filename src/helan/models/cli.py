@@ -24,6 +24,7 @@ app.add_typer(eval_app, name="eval")
 # model name -> module exposing ``run``
 EVALS: dict[str, str] = {
     "anomaly": "helan.models.anomaly.eval_skab",
+    "bearing": "helan.models.bearing.eval_cwru",
     "nab": "helan.models.anomaly.eval_nab",
 }
 

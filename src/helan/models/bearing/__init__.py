@@ -1,0 +1,1 @@
+"""Bearing fault diagnosis on CWRU's 12 kHz drive-end vibration: features and a classifier."""
