@@ -31,6 +31,7 @@ BENCHES = {
     "rules": "rules",
     "console": "console",
     "security": "security",
+    "jobshop": "jobshop",
 }
 # Sub-applications: name -> module exposing ``app`` (a Typer app).
 SUBAPPS = {

@@ -1,0 +1,2 @@
+"""The scheduling solver, apart from the platform: problem data, the CP-SAT model, the JSPLIB
+reader, the dispatching-rule baseline and rescheduling after a disruption."""
