@@ -1,5 +1,5 @@
 """Metadata (SQLite | PostgreSQL): tenants, users, keys, thing models, devices, assets, audit,
-dashboards and reports, rules, alarms and notifications."""
+dashboards and reports, rules, alarms and notifications, traceability."""
 
 from helan.storage.meta import (  # noqa: F401 - each registers its tables
     models_alarms,
@@ -10,6 +10,7 @@ from helan.storage.meta import (  # noqa: F401 - each registers its tables
     models_security_assets,
     models_security_auth,
     models_security_warnings,
+    models_trace,
 )
 from helan.storage.meta.store import MetaStore
 
