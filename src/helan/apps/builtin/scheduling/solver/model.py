@@ -84,14 +84,18 @@ class Settings:
 
 
 def horizon(problem: Problem) -> int:
-    """An upper bound on any schedule's end: all work in a row after the last release."""
-    start = max([j.release for j in problem.jobs] + [f.start for f in problem.fixed.values()])
+    """An upper bound on any schedule's end: all work in a row after the last release, the
+    last fixed start and the last closed window (after which every machine is free)."""
+    start = max(
+        [j.release for j in problem.jobs]
+        + [f.start for f in problem.fixed.values()]
+        + [e for m in problem.machines for _, e in m.closed]
+    )
     work = sum(
         max(o.options.values()) + o.transfer_after for j in problem.jobs for o in j.operations
     )
-    closed = sum(e - s for m in problem.machines for s, e in m.closed)
     setup = max((t for m in problem.machines for t in m.setup.values()), default=0)
-    return min(MAX_TIME, start + work + closed + setup * problem.n_operations + 1)
+    return min(MAX_TIME, start + work + setup * problem.n_operations + 1)
 
 
 def solve(problem: Problem, settings: Settings | None = None) -> Schedule:
