@@ -1,0 +1,1 @@
+"""Process fault detection on the Tennessee Eastman process: PCA and dynamic PCA monitors."""
