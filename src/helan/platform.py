@@ -245,6 +245,7 @@ class Platform:
         from helan.reports.runs import report_jobs
         from helan.security.assets.identification import IdentificationRecorder
         from helan.security.audit_chain import audit_jobs
+        from helan.services.region_indicators import indicator_job
         from helan.storage.retention import retention_job
 
         roles = self.roles
@@ -259,6 +260,7 @@ class Platform:
                 self.scheduler.add(job)
             for job in audit_jobs(self.meta, self.settings):
                 self.scheduler.add(job)
+            self.scheduler.add(indicator_job(self.meta))
         await self._run(stack, "scheduler", self.scheduler)
         if "rules" in roles:
             # Before the ingest: subscribed (and its replay done) before anything new commits,

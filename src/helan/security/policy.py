@@ -23,13 +23,17 @@ all, nor does a security officer (it sees security data through :func:`may_see_s
 Writing needs a writer role (and a key's write scope), administering an admin role (and
 the ``admin`` scope). Apps act in a tenant only while it has them installed (:func:`app_may_act`).
 
-Regions (:func:`may_see_region`): a region viewer oversees one administrative division (GB/T
-2260 code) and every division below it, and sees only aggregates there, never a tenant's data.
+Regions (:func:`may_see_region`, :func:`may_manage_region`): a region viewer oversees one
+administrative division (GB/T 2260 code) and every division below it, and sees only
+aggregates there, never a tenant's data.
 A code's significant part is the code without its trailing ``00`` pairs (640000 → ``64``, the
 province; 640100 → ``6401``, a prefecture; 640122 → ``640122``, a county), and a division or
 tenant region lies in another when its code starts with that part. A platform administrator
 sees every region; every other principal is refused (403); a region viewer asking for a region
-outside its own gets 404, as for a tenant it cannot see.
+outside its own gets 404, as for a tenant it cannot see. A region viewer granted a region's
+administration manages its plans, schemes, calls, experts and credit records. A region
+viewer asking for any tenant's telemetry gets 403: it may know the tenants of its region,
+never their data.
 
 Not here: the Handle REST API of the identifier node authorises with Handle's own credentials
 and ``HS_ADMIN`` records (:mod:`helan.ident.registry`), as Handle.Net clients expect; no
@@ -248,7 +252,10 @@ def may_see_tenant(
 def may_read(
     principal: Principal, tenant: str, family: str, *, tenant_exists: Callable[[str], bool]
 ) -> Decision:
-    """Whether ``principal`` may read the tenant's objects of scope ``family``."""
+    """Whether ``principal`` may read the tenant's objects of scope ``family``. A region
+    viewer asking for telemetry is refused (403) whatever the tenant, so nothing leaks."""
+    if principal.role is Role.REGION_VIEWER and family == "telemetry":
+        return _forbidden("a region viewer sees its region's aggregates, never a tenant's data")
     seen = may_see_tenant(principal, tenant, tenant_exists=tenant_exists)
     if not seen:
         return seen
@@ -344,6 +351,23 @@ def may_see_region(principal: Principal, region: str) -> Decision:
             return ALLOW
         return _hidden(f"region {region!r} not found")
     return _forbidden("platform administrator or region viewer rights required")
+
+
+def may_manage_region(
+    principal: Principal, region: str, *, granted: Callable[[str, str], bool]
+) -> Decision:
+    """Whether ``principal`` may manage ``region``'s plans, schemes, calls, experts and credit
+    records: a platform administrator, or a region viewer of it whom a platform administrator
+    granted the administration of it or of a division above it (``granted(username,
+    region)`` answers that). Anyone else who sees the region: 403."""
+    if principal.role is Role.PLATFORM_ADMIN:
+        return ALLOW
+    seen = may_see_region(principal, region)
+    if not seen:
+        return seen
+    if granted(principal.subject, region):
+        return ALLOW
+    return _forbidden(f"region administrator rights for {region!r} required")
 
 
 def may_publish_warnings(principal: Principal) -> Decision:

@@ -53,7 +53,8 @@ class NewTenant:
 
 class TenantChanges(TypedDict, total=False):
     """The fields to change; a key left out keeps its value. None clears ``uscc``,
-    ``industry``, ``industry_code``, ``region`` and ``ident_prefix`` and leaves the others as they are."""
+    ``industry``, ``industry_code``, ``region`` and ``ident_prefix`` and leaves the others
+    as they are."""
 
     name: str | None
     uscc: str | None

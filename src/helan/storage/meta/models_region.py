@@ -39,6 +39,7 @@ class RegionPlanTarget(Base):
     )
     indicator: Mapped[str] = mapped_column(sa.String(48), primary_key=True)
     year: Mapped[int] = mapped_column(primary_key=True)
+    region: Mapped[str] = mapped_column(sa.String(6), primary_key=True)  # the plan's or below
     industry: Mapped[str] = mapped_column(sa.String(2), primary_key=True, default="")  # "": all
     target: Mapped[float]
 

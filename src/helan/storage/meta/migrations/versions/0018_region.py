@@ -198,10 +198,11 @@ def upgrade() -> None:
         sa.Column("plan_id", sa.String(length=32), nullable=False),
         sa.Column("indicator", sa.String(length=48), nullable=False),
         sa.Column("year", sa.Integer(), nullable=False),
+        sa.Column("region", sa.String(length=6), nullable=False),
         sa.Column("industry", sa.String(length=2), nullable=False),
         sa.Column("target", sa.Double(), nullable=False),
         sa.ForeignKeyConstraint(["plan_id"], ["region_plans.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("plan_id", "indicator", "year", "industry"),
+        sa.PrimaryKeyConstraint("plan_id", "indicator", "year", "region", "industry"),
     )
     op.create_table(
         "region_review_scores",
