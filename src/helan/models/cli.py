@@ -26,6 +26,7 @@ EVALS: dict[str, str] = {
     "anomaly": "helan.models.anomaly.eval_skab",
     "bearing": "helan.models.bearing.eval_cwru",
     "nab": "helan.models.anomaly.eval_nab",
+    "rul": "helan.models.rul.cli",
     "tep": "helan.models.process.eval_tep",
 }
 

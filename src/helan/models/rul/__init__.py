@@ -1,0 +1,1 @@
+"""Remaining useful life on NASA C-MAPSS: per-condition normalised windows and LightGBM."""
