@@ -20,6 +20,7 @@ from helan.api import errors, openapi
 from helan.api.limits import BULK_MAX_BODY, DEFAULT_MAX_BODY, RequestGuard
 from helan.observe.http import HttpMetrics
 from helan.observe.routes import ops_routes
+from helan.services.trace import MAX_CAPTURE_BYTES
 
 if TYPE_CHECKING:
     from helan.platform import Platform
@@ -49,6 +50,9 @@ ROUTERS = (
     "notifications",
     "security_assets",
     "security_warnings",
+    "epcis",
+    "epcis_admin",
+    "trace_share",
     "region_indicators",
 )
 
@@ -93,5 +97,7 @@ def body_limit(default: int, path: str) -> int | None:
         or path.startswith("/api/handles")
     ):
         return None
+    if path.startswith("/api/v1/tenants/") and path.endswith("/epcis/capture"):
+        return MAX_CAPTURE_BYTES  # EPCIS documents of many events; refused past it
     bulk = path.endswith((":bulk", "/rules:import"))  # 1000 exported rules exceed 256 KiB
     return max(default, BULK_MAX_BODY) if bulk else default

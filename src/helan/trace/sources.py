@@ -1,14 +1,17 @@
-"""Where genealogy reads events: :class:`LocalSource` is a tenant's own store, whole;
-sharing and remote sources (``sharing.py``, ``remote.py``) wrap others'."""
+"""Where genealogy reads events: :class:`LocalSource` a tenant's own store, whole;
+:class:`SharedSource` another tenant's through an agreement; :class:`MergedSource` several at
+once; ``remote.RemoteSource`` another platform's trace service."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import orjson
 
-from helan.trace.genealogy import View
+from helan.trace.genealogy import Source, View
+from helan.trace.sharing import Terms, Withheld, share
 from helan.trace.store import Stored, TraceStore
 
 
@@ -49,3 +52,64 @@ class LocalSource:
 
     def withheld(self) -> list[dict[str, Any]]:
         return []
+
+
+class SharedSource:
+    """Another tenant's events as an agreement lets them through."""
+
+    def __init__(self, store: TraceStore, owner: str, terms: Terms | None) -> None:
+        self.store = store
+        self.owner = owner
+        self.terms = terms
+        self.name = f"tenant:{owner}"
+        self.held = Withheld.empty()
+        self._notes: list[dict[str, Any]] = []
+
+    def naming(self, keys: Sequence[str]) -> dict[str, list[View]]:
+        if self.terms is None:
+            if not self._notes:
+                self._notes.append(
+                    {"source": self.name, "reason": "no sharing agreement with this enterprise"}
+                )
+            return {k: [] for k in keys}
+        found = naming_stored(self.store, self.owner, keys)
+        out: dict[str, list[View]] = {}
+        for k, rows in found.items():
+            views = []
+            for s in rows:
+                shared = share(
+                    [(s.event_id, s.event_type, orjson.loads(s.body))], self.terms, self.held
+                )
+                if not shared:
+                    continue
+                kept = shared[0][1]
+                v = view(s, self.name, kept)
+                if "disposition" not in self.terms.fields:
+                    v = replace(v, disposition=None)
+                if "bizLocation" not in self.terms.fields:
+                    v = replace(v, biz_location=None)
+                views.append(v)
+            out[k] = views
+        return out
+
+    def withheld(self) -> list[dict[str, Any]]:
+        return [*self._notes, *({"source": self.name, **w} for w in self.held.out())]
+
+
+class MergedSource:
+    """Several sources asked for the same keys (an identifier of another enterprise: its own
+    events there, and this tenant's events naming it here)."""
+
+    def __init__(self, sources: Sequence[Source]) -> None:
+        self.sources = list(sources)
+        self.name = "+".join(s.name for s in self.sources)
+
+    def naming(self, keys: Sequence[str]) -> dict[str, list[View]]:
+        out: dict[str, list[View]] = {k: [] for k in keys}
+        for src in self.sources:
+            for k, views in src.naming(keys).items():
+                out.setdefault(k, []).extend(views)
+        return out
+
+    def withheld(self) -> list[dict[str, Any]]:
+        return [w for s in self.sources for w in s.withheld()]
