@@ -54,6 +54,9 @@ ROUTERS = (
     "epcis_admin",
     "trace_share",
     "region_indicators",
+    "region_schemes",
+    "region_credit",
+    "region_experts",
 )
 
 

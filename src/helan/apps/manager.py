@@ -26,7 +26,10 @@ log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "helan.apps"
 # Apps that ship with Helan: module paths, registered under the last component as app id.
-BUILTIN_APPS = ("helan.apps.builtin.data_quality",)
+BUILTIN_APPS = (
+    "helan.apps.builtin.data_quality",
+    "helan.apps.builtin.anomaly",
+)
 
 
 class AppManager:
