@@ -29,6 +29,7 @@ ENTRY_POINT_GROUP = "helan.apps"
 BUILTIN_APPS = (
     "helan.apps.builtin.data_quality",
     "helan.apps.builtin.anomaly",
+    "helan.apps.builtin.scheduling",
 )
 
 

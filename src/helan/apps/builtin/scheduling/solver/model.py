@@ -98,6 +98,17 @@ def horizon(problem: Problem) -> int:
     return min(MAX_TIME, start + work + setup * problem.n_operations + 1)
 
 
+def merged(windows: tuple[tuple[int, int], ...]) -> list[tuple[int, int]]:
+    """Overlapping or touching closed windows as one (fixed intervals may not overlap)."""
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(windows):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
 def solve(problem: Problem, settings: Settings | None = None) -> Schedule:
     """Build and solve the model; never raises for a problem that merely has no schedule."""
     s = settings or Settings()
@@ -153,7 +164,8 @@ def solve(problem: Problem, settings: Settings | None = None) -> Schedule:
     for mid, cands in on_machine.items():
         mc = machines[mid]
         windows = [
-            m.new_fixed_size_interval_var(a, b - a, f"closed|{mid}|{a}") for a, b in mc.closed
+            m.new_fixed_size_interval_var(a, b - a, f"closed|{mid}|{a}")
+            for a, b in merged(mc.closed)
         ]
         m.add_no_overlap([c[0] for c in cands] + windows)
         if mc.setup and len(cands) > 1:

@@ -49,7 +49,7 @@ def reschedule(
     previous: Schedule,
     *,
     now: int,
-    breakdown: Breakdown | None = None,
+    breakdown: Breakdown | Sequence[Breakdown] | None = None,
     urgent: Sequence[Job] = (),
     frozen: int = 0,
     settings: Settings | None = None,
@@ -58,13 +58,20 @@ def reschedule(
     if now < 0 or frozen < 0:
         raise ValidationFailed("now and frozen must be >= 0")
     machines = {m.id: m for m in problem.machines}
-    if breakdown is not None:
-        if breakdown.machine not in machines:
-            raise ValidationFailed(f"breakdown: unknown machine {breakdown.machine!r}")
-        if breakdown.until <= now:
+    downs = (
+        []
+        if breakdown is None
+        else [breakdown]
+        if isinstance(breakdown, Breakdown)
+        else list(breakdown)
+    )
+    for b in downs:
+        if b.machine not in machines:
+            raise ValidationFailed(f"breakdown: unknown machine {b.machine!r}")
+        if b.until <= now:
             raise ValidationFailed("breakdown: until must be after now")
     old = {(a.job, a.op): a for a in previous.assignments}
-    broken = breakdown.machine if breakdown else None
+    until = {b.machine: max(b.until, 0) for b in downs}
     done: list[Assignment] = []
     fixed: dict[tuple[str, str], Fixed] = dict(problem.fixed)
     jobs: list[Job] = []
@@ -81,7 +88,7 @@ def reschedule(
             keep = (
                 a is not None
                 and chain_fixed
-                and a.machine != broken
+                and a.machine not in until
                 and (a.start < now < a.end or now <= a.start < now + frozen)
             )
             if a is not None and keep:
@@ -98,12 +105,11 @@ def reschedule(
     for u in urgent:
         jobs.append(replace(u, release=max(u.release, now)))
     new_machines = tuple(
-        replace(m, closed=(*m.closed, (now, breakdown.until)))
-        if breakdown is not None and m.id == broken
-        else m
+        replace(m, closed=(*m.closed, (now, until[m.id]))) if m.id in until else m
         for m in problem.machines
     )
-    fixed = {k: f for k, f in fixed.items() if any(j.id == k[0] for j in jobs)}
+    keys = {(j.id, o.id) for j in jobs for o in j.operations}
+    fixed = {k: f for k, f in fixed.items() if k in keys}
     sub = Problem(jobs=tuple(jobs), machines=new_machines, fixed=fixed)
     planned = {(j.id, o.id) for j in jobs for o in j.operations} - set(fixed)
     reference = {k: old[k].start for k in planned if k in old}
@@ -111,7 +117,7 @@ def reschedule(
     repaired = mwkr(
         sub,
         priority={k: a.start for k, a in old.items()},
-        prefer={k: a.machine for k, a in old.items() if a.machine != broken},
+        prefer={k: a.machine for k, a in old.items() if a.machine not in until},
     )
     hint = {(a.job, a.op): (a.machine, a.start) for a in repaired.assignments}
     result = solve(
