@@ -42,6 +42,7 @@ SUBAPPS = {
     "edge": "helan.edge.cli",
     "security": "helan.security.cli",
     "models": "helan.models.cli",
+    "app": "helan.apps.cli",
 }
 
 

@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 
-from helan.apps.descriptors import ConsolePage, Subscription
+from helan.apps.catalogue.routes import catalogue_router
+from helan.apps.catalogue.service import Catalogue
+from helan.apps.catalogue.store import CallCounter, ensure_schema
+from helan.apps.descriptors import AppManifest, ConsolePage, Subscription
 from helan.apps.installs import AppInstalls
 from helan.apps.manager import AppManager
 from helan.apps.migrations import upgrade_app
@@ -29,12 +32,15 @@ from helan.apps.sdk import AppSDK, AppServices
 from helan.core.errors import HelanError, NotFound
 from helan.ingest.stream import Committed, CommittedBatch, CommittedEvents
 from helan.jobs import Interval, JobSpec
+from helan.storage.meta import MetaStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 INSTALLS_JOB = "apps:installs-refresh"
 INSTALLS_REFRESH_S = 5.0
+USAGE_JOB = "apps:usage-flush"
+USAGE_FLUSH_S = 60.0
 API_PREFIX = "/api/v1/apps"
 STREAM_NAME = "apps"
 
@@ -54,7 +60,14 @@ class AppsComponent:
         self.manager = manager
         self._services = services
         self.sdks = {a: AppSDK(a, services) for a in manager.app_ids}
-        self.routers = [*self._collect_routers(), self._static_router()]
+        self.calls = CallCounter()
+        self.manifests = self._collect_manifests()
+        self.catalogue = Catalogue(services.meta, services.installs, self.manifests)
+        self.routers = [
+            *self._collect_routers(),
+            self._static_router(),
+            catalogue_router(self.catalogue),
+        ]
         self.pages = self._collect_pages()
         self.scope_families = self._collect_scopes()
         self._subscriptions: dict[str, Subscription] = {}
@@ -78,10 +91,38 @@ class AppsComponent:
                 log.exception("app %s: hook %s failed", app_id, hook)
         return out
 
+    def _collect_manifests(self) -> dict[str, AppManifest]:
+        """Each app's manifest; an app without one is listed under its id and version 0.0.0
+        (a third-party app written before manifests existed still installs)."""
+        found: dict[str, AppManifest] = {}
+        for app_id, results in self._each("manifest", with_sdk=False).items():
+            listed = [r for r in results if isinstance(r, AppManifest)]
+            found[app_id] = (
+                listed[0]
+                if listed
+                else AppManifest(name_zh=app_id, name_en=app_id, version="0.0.0")
+            )
+        return found
+
+    def _count_call(self, app_id: str) -> Any:
+        """A route dependency counting each answered call of the app's routes per tenant."""
+        calls = self.calls
+
+        async def count(request: Request) -> AsyncIterator[None]:
+            yield  # counted once answered: a refused or failed call raises here instead
+            tenant = request.path_params.get("tenant")
+            calls.add(app_id, tenant if isinstance(tenant, str) else "-")
+
+        return Depends(count)
+
     def _collect_routers(self) -> list[APIRouter]:
         mounted: list[APIRouter] = []
         for app_id, results in self._each("routes").items():
-            outer = APIRouter(prefix=f"{API_PREFIX}/{app_id}", tags=[f"app:{app_id}"])
+            outer = APIRouter(
+                prefix=f"{API_PREFIX}/{app_id}",
+                tags=[f"app:{app_id}"],
+                dependencies=[self._count_call(app_id)],
+            )
             for routers in results:
                 for router in _listed(routers, APIRouter, app_id, "routes"):
                     outer.include_router(router)
@@ -133,7 +174,17 @@ class AppsComponent:
 
     async def start(self) -> None:
         installs = self._services.installs
+        await asyncio.to_thread(ensure_schema, self._services.meta)
         await asyncio.to_thread(installs.reload)
+        meta, calls = self._services.meta, self.calls
+        self._services.scheduler.add(
+            JobSpec(
+                id=USAGE_JOB,
+                trigger=Interval(seconds=USAGE_FLUSH_S),
+                run=lambda: asyncio.to_thread(_flush, calls, meta),
+            )
+        )
+        self._jobs.append(USAGE_JOB)
         self._services.scheduler.add(
             JobSpec(
                 id=INSTALLS_JOB,
@@ -172,6 +223,7 @@ class AppsComponent:
             self._services.scheduler.remove(job_id)
         self._jobs.clear()
         self._subscriptions.clear()
+        await asyncio.to_thread(_flush, self.calls, self._services.meta)
         for app_id in reversed(self._started):
             try:
                 for coro in self.manager.call(app_id, "shutdown", sdk=self.sdks[app_id]):
@@ -202,6 +254,10 @@ class AppsComponent:
                 if rows:
                     cut_events = CommittedEvents(rows, item.historical, item.committed_ms)
                     await _isolated(app_id, sub.on_events(cut_events))
+
+
+def _flush(calls: CallCounter, meta: MetaStore) -> None:
+    calls.flush(meta)
 
 
 def _inside(target: Path, root: Path) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from helan.core.errors import ValidationFailed
@@ -34,6 +34,42 @@ class ConsolePage:
             raise ValidationFailed(
                 f"console page {self.id!r}: module {self.module!r} must be a relative .js path"
             )
+
+
+_VERSION = re.compile(r"^\d+\.\d+\.\d+([.+-][0-9A-Za-z.+-]+)?$")
+_SCOPE = re.compile(r"^[a-z][a-z0-9_]{0,63}:(read|write)$")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AppManifest:
+    """What the catalogue shows of an app and checks a tenant's configuration against:
+    names in both languages, a version, the API scopes the app needs, and a JSON Schema
+    (draft 2020-12) of its per-tenant configuration."""
+
+    name_zh: str
+    name_en: str
+    version: str
+    description_zh: str = ""
+    description_en: str = ""
+    scopes: tuple[str, ...] = ()
+    config_schema: dict[str, Any] = field(default_factory=lambda: {"type": "object"})
+
+    def __post_init__(self) -> None:
+        from jsonschema import Draft202012Validator, SchemaError
+
+        if not self.name_zh or not self.name_en:
+            raise ValidationFailed("an app manifest needs both a zh and an en name")
+        if not _VERSION.match(self.version):
+            raise ValidationFailed(f"manifest version {self.version!r} is not MAJOR.MINOR.PATCH")
+        bad = [s for s in self.scopes if not _SCOPE.match(s)]
+        if bad:
+            raise ValidationFailed(f"manifest scopes {bad} are not 'family:read|write'")
+        try:
+            Draft202012Validator.check_schema(self.config_schema)
+        except SchemaError as exc:
+            raise ValidationFailed(f"manifest config_schema: {exc.message}") from exc
+        if self.config_schema.get("type") != "object":
+            raise ValidationFailed("manifest config_schema must describe an object")
 
 
 BatchHandler = Callable[[CommittedBatch], Coroutine[Any, Any, None]]

@@ -17,7 +17,7 @@ import pluggy
 if TYPE_CHECKING:
     from fastapi import APIRouter
 
-    from helan.apps.descriptors import ConsolePage, Subscription
+    from helan.apps.descriptors import AppManifest, ConsolePage, Subscription
     from helan.apps.sdk import AppSDK
     from helan.jobs.spec import JobSpec
 
@@ -71,4 +71,10 @@ def scope_families() -> list[str]:
 @hookspec
 def migrations() -> Path:
     """The app's own alembic versions directory, applied in a version table of its own."""
+    raise NotImplementedError
+
+
+@hookspec
+def manifest() -> AppManifest:
+    """The app's catalogue entry: names zh/en, version, scopes needed, config JSON Schema."""
     raise NotImplementedError

@@ -29,6 +29,8 @@ ENTRY_POINT_GROUP = "helan.apps"
 BUILTIN_APPS = (
     "helan.apps.builtin.data_quality",
     "helan.apps.builtin.anomaly",
+    "helan.apps.builtin.oee",
+    "helan.apps.builtin.energy",
     "helan.apps.builtin.scheduling",
 )
 

@@ -14,12 +14,14 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
 
+from helan.apps.catalogue.store import read_config
 from helan.apps.installs import AppInstalls
 from helan.core import ids
 from helan.core.errors import Forbidden, ValidationFailed
@@ -30,7 +32,7 @@ from helan.ingest.pipeline import IngestPipeline
 from helan.jobs import JobSpec, Scheduler
 from helan.security.policy import app_may_act
 from helan.storage.meta import MetaStore
-from helan.storage.meta.models import Device, DeviceEvent
+from helan.storage.meta.models import Asset, Device, DeviceEvent
 from helan.storage.telemetry.base import AggFn, AggQuery, RawQuery, TelemetryStore
 
 EVENT_LEVELS = ("info", "warning", "fault", "critical")
@@ -68,6 +70,18 @@ class DeviceInfo:
     device_type: str | None
     asset: str | None
     enabled: bool
+    # The device's own attributes (e.g. ``ideal_cycle_s`` of a machine, read by the OEE app).
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AssetInfo:
+    """A node of the tenant's plant tree (site → line → cell / device group)."""
+
+    id: str
+    name: str
+    kind: str
+    parent: str | None
 
 
 class AppSDK:
@@ -152,6 +166,13 @@ class TenantScope:
         )
         return await asyncio.to_thread(self._s.telemetry.aggregate, q)
 
+    async def config(self) -> dict[str, Any]:
+        """The tenant's configuration of this app (the catalogue's, checked against the
+        app's manifest when it was saved); empty when none was given."""
+        self.check()
+        found, _ = await asyncio.to_thread(read_config, self._s.meta, self.tenant, self.sdk.app_id)
+        return found
+
     async def latest(self, device: str) -> dict[str, Latest]:
         """The newest value of each of the device's metrics (from live state, not the store)."""
         self.check()
@@ -176,9 +197,22 @@ class TenantScope:
                     device_type=d.device_type_id,
                     asset=d.asset_id,
                     enabled=d.enabled,
+                    attributes=dict(d.attributes or {}),
                 )
                 for d in rows
             ]
+
+    async def assets(self) -> list[AssetInfo]:
+        """The tenant's asset tree as nodes with their parent, by id."""
+        self.check()
+        return await asyncio.to_thread(self._assets)
+
+    def _assets(self) -> list[AssetInfo]:
+        with self._s.meta.session() as s:
+            rows = s.scalars(
+                sa.select(Asset).where(Asset.tenant_id == self.tenant).order_by(Asset.id)
+            ).all()
+            return [AssetInfo(id=a.id, name=a.name, kind=a.kind, parent=a.parent_id) for a in rows]
 
     async def events(
         self, *, device: str | None = None, since_ms: int = 0, limit: int = 100

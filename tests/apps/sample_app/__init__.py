@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from helan.apps import CommittedBatch, CommittedEvents, ConsolePage, Subscription, hookimpl
+from helan.apps.descriptors import AppManifest
 from helan.apps.sdk import AppSDK
 from helan.jobs import Interval, JobSpec
 
@@ -65,6 +66,21 @@ def scheduled_jobs() -> list[JobSpec]:
 @hookimpl
 def scope_families() -> list[str]:
     return ["sample"]
+
+
+@hookimpl
+def manifest() -> AppManifest:
+    return AppManifest(
+        name_zh="示例",
+        name_en="Sample",
+        version="0.1.0",
+        scopes=("sample:read",),
+        config_schema={
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"greeting": {"type": "string", "maxLength": 20}},
+        },
+    )
 
 
 @hookimpl

@@ -10,6 +10,7 @@ from __future__ import annotations
 from helan.apps.builtin.data_quality.app import (
     committed_data,
     console_pages,
+    manifest,
     routes,
     scheduled_jobs,
     scope_families,
@@ -20,6 +21,7 @@ from helan.apps.builtin.data_quality.app import (
 __all__ = [
     "committed_data",
     "console_pages",
+    "manifest",
     "routes",
     "scheduled_jobs",
     "scope_families",

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from fastapi import APIRouter, Path
 
 from helan.api.deps import Reader
-from helan.apps.descriptors import ConsolePage, Subscription
+from helan.apps.descriptors import AppManifest, ConsolePage, Subscription
 from helan.apps.hookspecs import hookimpl
 from helan.apps.sdk import AppSDK, DerivedPoint
 from helan.ingest.stream import CommittedBatch
@@ -129,6 +129,18 @@ def console_pages() -> list[ConsolePage]:
 @hookimpl
 def scope_families() -> list[str]:
     return ["data_quality"]
+
+
+@hookimpl
+def manifest() -> AppManifest:
+    return AppManifest(
+        name_zh="数据质量",
+        name_en="Data quality",
+        version="1.0.0",
+        description_zh="每台设备每分钟送达的数据点数（静默设备记为 0）",
+        description_en="Points each device delivered per minute (0 for a silent device)",
+        scopes=("data_quality:read",),
+    )
 
 
 @hookimpl

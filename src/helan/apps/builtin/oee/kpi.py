@@ -17,6 +17,7 @@ The six losses are in seconds and add up, with the valuable operating time PRI x
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -164,7 +165,7 @@ def machine_oee(
 def _restarts(segments: Sequence[Segment]) -> list[int]:
     """Start times of runs that follow a stop (down, planned stop, maintenance, no data)."""
     out: list[int] = []
-    for prev, seg in zip(segments, segments[1:], strict=False):
+    for prev, seg in itertools.pairwise(segments):
         if seg.state == "run" and prev.state in ("down", "planned_stop", "maintenance", "unknown"):
             out.append(seg.start_ms)
     return out
