@@ -74,6 +74,7 @@ async def run_embedded_factory(
             token = _admin_token(platform)
             sims = await provision(client, token, plan)
             await provision_alarms(client, token, plan, inbox.webhook_url)
+        await asyncio.to_thread(_install_anomaly_app, platform, plan.tenant)
         log.info("simulated factory: %d devices provisioned in tenant %r", len(sims), plan.tenant)
         await import_advisories(platform, CSAF_DIR)
         if on_ready is not None:
@@ -128,6 +129,16 @@ def _use_inbox(platform: Platform, inbox: Inbox) -> None:
         settings.smtp_port,
         inbox.webhook_url,
     )
+
+
+def _install_anomaly_app(platform: Platform, tenant: str) -> None:
+    """The demo tenant has the anomaly app, so the pumps' scores show (installed once)."""
+    from helan.apps.installs import AppInstalls
+
+    installs = AppInstalls(platform.meta)
+    installs.reload()
+    if tenant not in installs.tenants("anomaly"):
+        installs.install(tenant, "anomaly")
 
 
 def _first_faults(sims: list[SimDevice], after_s: float) -> list[Fault]:
