@@ -27,6 +27,7 @@ EVALS: dict[str, str] = {
     "bearing": "helan.models.bearing.eval_cwru",
     "nab": "helan.models.anomaly.eval_nab",
     "rul": "helan.models.rul.cli",
+    "forecast": "helan.models.forecast.cli",
     "tep": "helan.models.process.eval_tep",
 }
 
