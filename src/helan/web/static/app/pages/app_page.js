@@ -1,9 +1,9 @@
 // An app's own console page (the plugin manager's console_pages hook): the module the server
 // lists for this tenant, served from the app's static folder on this origin (the CSP allows
-// nothing else), rendered as render(root, {tenant, fetchJson, t, lang}). Apps get the API
+// nothing else), rendered as render(root, {tenant, fetchJson, sendJson, t, lang}). Apps get the API
 // through fetchJson, with the console's token and its error handling; never the token itself.
 import { el, errorBox } from "../dom.js";
-import { get } from "../api.js";
+import { get, request } from "../api.js";
 import { k } from "../i18n.js";
 import { head } from "../ui.js";
 
@@ -32,7 +32,13 @@ export default {
       return;
     }
     try {
-      await module.render(body, { tenant, lang, t: (text) => text, fetchJson: (path) => get(path) });
+      // sendJson writes only under the app's own API prefix: an app page changes its app's data.
+      const own = `/api/v1/apps/${page.app}/`;
+      const sendJson = (method, path, payload) => (
+        String(path).startsWith(own) && ["POST", "PUT", "DELETE"].includes(method)
+          ? request(method, path, payload)
+          : Promise.reject(new Error(`${method} ${path}: an app page writes only under ${own}`)));
+      await module.render(body, { tenant, lang, t: (text) => text, fetchJson: (path) => get(path), sendJson });
     } catch (err) {
       body.append(errorBox(err));
     }
