@@ -45,7 +45,7 @@ def read_recording(path: Path) -> Recording:
     try:
         raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
         content = scipy.io.loadmat(io.BytesIO(raw))
-    except (OSError, ValueError, EOFError) as exc:
+    except (OSError, ValueError, EOFError, scipy.io.matlab.MatReadError) as exc:
         raise ValidationFailed(f"{path}: not a MAT file ({exc})") from exc
     keys = [k for k in content if k.endswith("_DE_time")]
     if len(keys) != 1:
