@@ -425,3 +425,34 @@ def test_tenant_credentials_get_no_region_summary(world: World, regulator: dict[
         r = world.api.client.get(url, **cred)
         assert r.status_code == 403, f"{name}: {r.status_code} {r.text}"
     assert world.api.client.get(url, headers=world.api.as_admin()).status_code == 200
+
+
+REGION_ROUTES = [r for r in ROUTES if r[1].startswith("/api/v1/regions/{region}/")]
+REGION_MANAGED = [
+    r
+    for r in REGION_ROUTES
+    if r[0] in WRITE or r[1].split("/")[5] in ("applications", "credit", "experts", "reviews")
+]
+
+
+@pytest.mark.parametrize(("method", "path"), REGION_ROUTES)
+def test_region_viewer_stays_in_its_region(
+    world: World, regulator: dict[str, str], method: str, path: str
+) -> None:
+    """Another region does not exist for it; in its own it reads aggregates, and managing
+    (plans, schemes, applications, credit, experts) needs the region's administration."""
+    status, body = _call(world, method, path, headers=regulator, region="110000")
+    assert status == 404, body
+    status, body = _call(world, method, path, headers=regulator)
+    if (method, path) in REGION_MANAGED:
+        assert status == 403, body
+    else:
+        assert status not in (401, 403), body
+        assert status < 500, body
+
+
+@pytest.mark.parametrize(("method", "path"), REGION_ROUTES)
+def test_tenant_credentials_get_no_region_view(world: World, method: str, path: str) -> None:
+    for cred in (world.a.admin, world.a.keys["admin"]):
+        status, body = _call(world, method, path, headers=cred)
+        assert status == 403, body

@@ -32,6 +32,7 @@ BUILTIN_APPS = (
     "helan.apps.builtin.oee",
     "helan.apps.builtin.energy",
     "helan.apps.builtin.scheduling",
+    "helan.apps.builtin.forecast",
 )
 
 
