@@ -1,9 +1,10 @@
-"""The forecast app's hooks. Every 15 minutes, for each meter (a device reporting
+"""The forecast app's hooks. Once per 15-minute slot, for each meter (a device reporting
 ``active_power``) of each installing tenant, it forecasts the next 24 hours from the meter's own
 15-minute means and writes ``forecast.kw``: at the slot that has just begun, the value the oldest
-forecast still covering it gave (up to a day ahead). The ingest refuses points more than minutes
-in the future, so the coming day's slots are kept in the app and served to the console page
-rather than written. State lives per SDK."""
+forecast still covering it gave (up to a day ahead). The job runs every minute so a new meter
+gets its first forecast within a minute; a meter already forecast in this slot is skipped. The
+ingest refuses points more than minutes in the future, so the coming day's slots are kept in
+the app and served to the console page rather than written. State lives per SDK."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from helan.models.forecast.data import SLOTS_PER_DAY
 
 METRIC = "forecast.kw"
 POWER = "active_power"
-EVERY_S = 900
+EVERY_S = 60
 SLOT_MS = live.SLOT_MS
 
 
@@ -83,15 +84,18 @@ async def meters(scope: TenantScope) -> list[str]:
 async def forecast_meter(
     sdk: AppSDK, scope: TenantScope, device: str, now_ms: int
 ) -> DerivedPoint | None:
-    """Issue a new 24-hour forecast for one meter; the point to write for the current slot."""
+    """Issue a new 24-hour forecast for one meter; the point to write for the current slot
+    (None when this slot was done already or no forecast covers it)."""
     st = state(sdk)
-    model = await st.ready()
     current = now_ms // SLOT_MS * SLOT_MS
+    issued = st.issued.setdefault((scope.tenant, device), deque(maxlen=SLOTS_PER_DAY + 1))
+    if issued and issued[-1][0] >= current:
+        return None
+    model = await st.ready()
     start = current - live.HISTORY_DAYS * SLOTS_PER_DAY * SLOT_MS
     buckets = await scope.aggregate(device, [POWER], start, current, bucket_ms=SLOT_MS)
     y = live.grid(buckets, start, live.HISTORY_DAYS * SLOTS_PER_DAY)
     values = await asyncio.to_thread(live.forecast, model, y, start)
-    issued = st.issued.setdefault((scope.tenant, device), deque(maxlen=SLOTS_PER_DAY + 1))
     if np.isfinite(values).all():
         issued.append((current, values))
     while issued and issued[0][0] + SLOTS_PER_DAY * SLOT_MS <= current:
@@ -206,8 +210,9 @@ def manifest() -> AppManifest:
 @hookimpl
 async def startup(sdk: AppSDK) -> None:
     st = state(sdk)
-    if st.preparing is None:
-        st.preparing = asyncio.create_task(st._prepare())  # train in a thread, do not wait
+    if sdk.tenants() and st.preparing is None:
+        # Load or train in a thread now, without waiting; with no tenant yet, on first need.
+        st.preparing = asyncio.create_task(st._prepare())
 
 
 @hookimpl
