@@ -16,6 +16,7 @@ from helan.sim.plan import FactoryPlan, SimDevice
 from helan.sim.provision import provision
 from helan.sim.receivers import HOST, Inbox
 from helan.sim.runner import FactoryStats, run_factory
+from helan.sim.scheduling_demo import provision_scheduling
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -75,6 +76,7 @@ async def run_embedded_factory(
             sims = await provision(client, token, plan)
             await provision_alarms(client, token, plan, inbox.webhook_url)
         await asyncio.to_thread(_install_anomaly_app, platform, plan.tenant)
+        await _scheduling_demo(app, platform, plan, sims)
         log.info("simulated factory: %d devices provisioned in tenant %r", len(sims), plan.tenant)
         await import_advisories(platform, CSAF_DIR)
         if on_ready is not None:
@@ -139,6 +141,23 @@ def _install_anomaly_app(platform: Platform, tenant: str) -> None:
     installs.reload()
     if tenant not in installs.tenants("anomaly"):
         installs.install(tenant, "anomaly")
+
+
+async def _scheduling_demo(
+    app: FastAPI, platform: Platform, plan: FactoryPlan, sims: list[SimDevice]
+) -> None:
+    """The demo tenant has the scheduling app with a configurable product, orders and a plan
+    over the simulated CNCs and presses; a failure is logged, the factory still runs."""
+    if platform.apps is None or "scheduling" not in platform.apps.manager.app_ids:
+        return
+    try:
+        await asyncio.to_thread(platform.apps.installs.install, plan.tenant, "scheduling")
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://helan.internal") as c:
+            placed = await provision_scheduling(c, _admin_token(platform), plan, sims)
+        log.info("simulated factory: scheduling demo ready (%d orders placed)", placed)
+    except Exception:  # the demo's extra must not stop the factory
+        log.exception("simulated factory: scheduling demo failed")
 
 
 def _first_faults(sims: list[SimDevice], after_s: float) -> list[Fault]:

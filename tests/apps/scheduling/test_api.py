@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -17,6 +18,8 @@ from helan.apps import CommittedEvents
 from helan.config import Settings
 from helan.core.events import EventRow
 from helan.platform import Platform
+from helan.sim.plan import FactoryPlan
+from helan.sim.scheduling_demo import ORDERS, provision_scheduling
 from helan.storage.meta.models import Device, Tenant
 
 BASE = "/api/v1/apps/scheduling/tenants/{}"
@@ -266,3 +269,24 @@ async def test_quote_order_plan_and_breakdown(client: tuple[httpx.AsyncClient, P
     assert r.status_code == 404
     r = await c.get(f"{BASE.format('beta')}/orders/{order['id']}")
     assert r.status_code == 404
+
+
+async def test_simulator_demo_definitions_and_orders_plan(
+    client: tuple[httpx.AsyncClient, Platform],
+) -> None:
+    c, _ = client
+    sims = [
+        SimpleNamespace(device_id=m, kind=SimpleNamespace(kind=m.split("-")[0])) for m in MACHINES
+    ]
+    token = c.headers["Authorization"].removeprefix("Bearer ")
+    plan = FactoryPlan(devices=10, tenant="acme")
+    placed = await provision_scheduling(c, token, plan, sims)  # type: ignore[arg-type]
+    assert placed == len(ORDERS)
+    assert await provision_scheduling(c, token, plan, sims) == 0  # type: ignore[arg-type]
+    got = (await c.get(f"{BASE.format('acme')}/plan")).json()
+    assert got["status"] in ("optimal", "feasible")
+    orders = {a["order"] for a in got["assignments"]}
+    assert len(orders) == len(ORDERS)
+    polish = [a for a in got["assignments"] if a["op"] == "polish"]
+    assert polish  # the polished order took the fine routing
+    assert {a["machine"] for a in polish} <= {"cnc-1", "cnc-2"}
