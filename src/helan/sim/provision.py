@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from helan.sim.machine import MachineModel
 from helan.sim.metrics import KIND_DEFS, KindDef
 from helan.sim.plan import DeviceSpec, FactoryPlan, SimDevice, layout, make_model
 
@@ -20,6 +21,12 @@ API = "/api/v1"
 REGION = "640122"  # 宁夏回族自治区银川市贺兰县 (GB/T 2260)
 INDUSTRY = "34"  # 通用设备制造业 (GB/T 4754-2017): pumps, presses, machine tools
 CONCURRENCY = 16
+IDEAL_CYCLE_ATTR = "ideal_cycle_s"
+# Apps the demo tenant has installed, with its configuration: Ningxia is on the northwest grid.
+DEMO_APPS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("oee", {"zone": "Asia/Shanghai"}),
+    ("energy", {"zone": "Asia/Shanghai", "emission_factor": {"region": "northwest"}}),
+)
 
 
 class ProvisionError(RuntimeError):
@@ -124,6 +131,10 @@ class _Provisioner:
         kind = KIND_DEFS[spec.kind]
         n = spec.index + 1
         vendor, model, firmware = kind.products[spec.index % len(kind.products)]
+        signals = make_model(spec, self.plan.seed)
+        attributes: dict[str, Any] = {"simulated": True}
+        if isinstance(signals, MachineModel):  # the OEE app's ideal cycle time (ISO 22400 PRI)
+            attributes[IDEAL_CYCLE_ATTR] = round(signals.params.nominal_cycle_s, 1)
         body = {
             "id": spec.device_id,
             "name": f"{kind.zh}{n:03d} {kind.en} {n}",
@@ -132,7 +143,7 @@ class _Provisioner:
             "vendor": vendor,
             "model": model,
             "firmware": firmware,
-            "attributes": {"simulated": True},
+            "attributes": attributes,
         }
         async with gate:
             status, created = await self.post(
@@ -143,12 +154,18 @@ class _Provisioner:
                     f"{self.base}/devices/{spec.device_id}/credentials", headers=self.headers
                 )
                 created = _check(r, f"rotate credential of {spec.device_id}")
+                r = await self.client.patch(
+                    f"{self.base}/devices/{spec.device_id}",
+                    json={"attributes": attributes},
+                    headers=self.headers,
+                )
+                _check(r, f"update attributes of {spec.device_id}")
         return SimDevice(
             tenant=self.plan.tenant,
             device_id=spec.device_id,
             username=str(created["username"]),
             password=str(created["password"]),
-            model=make_model(spec, self.plan.seed),
+            model=signals,
         )
 
 
@@ -169,6 +186,27 @@ async def provision(
     await p.assets(specs)
     gate = asyncio.Semaphore(concurrency)
     return list(await asyncio.gather(*(p.device(s, gate) for s in specs)))
+
+
+async def install_apps(
+    client: httpx.AsyncClient, admin_token: str, plan: FactoryPlan
+) -> list[str]:
+    """Install the OEE and energy apps for the plan's tenant through the catalogue, as a tenant
+    admin does in the console; apps already installed are left as they are. Returns the apps
+    installed now (none where the platform runs no apps role)."""
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    done: list[str] = []
+    for app_id, config in DEMO_APPS:
+        url = f"{API}/tenants/{plan.tenant}/apps/{app_id}"
+        r = await client.get(url, headers=headers)
+        if r.status_code == 404:
+            continue  # no catalogue here (no apps role) or no such app
+        if _check(r, f"read app {app_id}").get("installed"):
+            continue
+        r = await client.put(url, json={"enabled": True, "config": config}, headers=headers)
+        _check(r, f"install app {app_id}")
+        done.append(app_id)
+    return done
 
 
 async def login(client: httpx.AsyncClient, username: str, password: str) -> str:

@@ -187,3 +187,14 @@ def test_dispatch_baseline_is_feasible_and_not_better_than_the_optimum() -> None
     check_feasible(p, b)
     assert b.makespan is not None
     assert b.makespan >= 930
+
+
+def test_overlapping_closed_windows_merge() -> None:
+    # maintenance (2, 6) and a breakdown (4, 9) overlap: one window (2, 9), not infeasible
+    p = Problem(
+        jobs=(Job(id="j", operations=(op("0", A=3),)),),
+        machines=(Machine(id="A", closed=((2, 6), (4, 9))),),
+    )
+    s = solve(p, FAST)
+    assert s.status == "optimal"
+    assert s.makespan == 12
