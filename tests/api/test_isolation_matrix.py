@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -22,11 +22,14 @@ from meta_world import PASSWORD, World, create_app
 
 from helan.rules.contracts import ConditionChange, Severity
 from helan.rules.notify.outbox import delivery_row
+from helan.security.policy import scope_family
 from helan.storage.meta.models import Command, Product
 from helan.storage.meta.models_alarms import Alarm
 from helan.storage.meta.models_notify import NotificationDelivery
+from helan.storage.meta.models_region import RegionApplication, RegionCreditRecord, RegionScheme
 
 WRITE = {"POST", "PUT", "PATCH", "DELETE"}
+REGION_OBJECT = "00000000000000a1"  # the id of tenant A's voucher application, credit record
 
 
 def _command(w: World) -> str:
@@ -172,6 +175,94 @@ def _delivery(w: World) -> str:
     return str(found)
 
 
+def _trace_query(w: World) -> str:
+    """A named EPCIS query of tenant A, and an event it finds."""
+    base = "/api/v1/tenants/acme/epcis"
+    if w.api.client.get(f"{base}/queries", headers=w.a.admin).json() == []:
+        doc = {
+            "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+            "type": "EPCISDocument",
+            "schemaVersion": "2.0",
+            "creationDate": "2026-01-01T00:00:00Z",
+            "epcisBody": {
+                "eventList": [
+                    {
+                        "type": "ObjectEvent",
+                        "eventTime": "2026-01-01T00:00:00Z",
+                        "eventTimeZoneOffset": "+00:00",
+                        "epcList": ["urn:epc:id:sgtin:0614141.107346.1"],
+                        "action": "OBSERVE",
+                        "bizStep": "shipping",
+                    }
+                ]
+            },
+        }
+        r = w.api.client.post(f"{base}/capture", json=doc, headers=w.a.admin)
+        assert r.status_code == 201, r.text
+        body = {"params": {"EQ_bizStep": "shipping"}}
+        r = w.api.client.put(f"{base}/queries/shipped", json=body, headers=w.a.admin)
+        assert r.status_code == 200, r.text
+    return "shipped"
+
+
+def _trace_agreement(w: World) -> str:
+    base = "/api/v1/tenants/acme/epcis/agreements"
+    if not w.api.client.get(base, headers=w.a.admin).json():
+        body = {"id": "public", "audience": "public", "event_types": ["ObjectEvent"]}
+        r = w.api.client.post(base, json=body, headers=w.a.admin)
+        assert r.status_code == 201, r.text
+    return "public"
+
+
+def _region_application(w: World) -> str:
+    """A cloud-voucher application of tenant A (to a scheme of Ningxia), as submitted."""
+    with w.api.platform.meta.session() as s:
+        if s.get(RegionApplication, REGION_OBJECT) is None:
+            s.add(
+                RegionScheme(
+                    id="iso-voucher",
+                    region="640000",
+                    name="Voucher",
+                    kind="voucher",
+                    rules={},
+                    valid_from=date(2026, 1, 1),
+                    valid_to=date(2026, 12, 31),
+                    created_by="admin",
+                )
+            )
+            s.flush()
+            s.add(
+                RegionApplication(
+                    id=REGION_OBJECT,
+                    scheme_id="iso-voucher",
+                    tenant_id=w.a.id,
+                    year=2026,
+                    status="submitted",
+                    submitted_by="acme-admin",
+                )
+            )
+    return REGION_OBJECT
+
+
+def _region_credit(w: World) -> str:
+    """A credit record of tenant A, noticed."""
+    with w.api.platform.meta.session() as s:
+        if s.get(RegionCreditRecord, REGION_OBJECT) is None:
+            s.add(
+                RegionCreditRecord(
+                    id=REGION_OBJECT,
+                    tenant_id=w.a.id,
+                    region="640000",
+                    kind="penalty",
+                    finding="late report",
+                    status="noticed",
+                    respond_by=datetime.now(UTC) + timedelta(days=10),
+                    created_by="admin",
+                )
+            )
+    return REGION_OBJECT
+
+
 # Path parameter -> value naming a real object of tenant A ("acme").
 PARAMS: dict[str, Callable[[World], str]] = {
     "tenant": lambda w: w.a.id,
@@ -194,6 +285,18 @@ PARAMS: dict[str, Callable[[World], str]] = {
     "delivery": _delivery,
     "advisory": lambda w: "ICSA-00-000-00",
     "warning": lambda w: "0123456789abcdef",
+    "plan": lambda w: "nx-plan",
+    "indicator": lambda w: "devices_connected",
+    "scheme": lambda w: "iso-voucher",
+    "application": _region_application,
+    "record": _region_credit,
+    "expert": lambda w: "e-1",
+    "review": lambda w: REGION_OBJECT,
+    "session_id": lambda w: "0123456789abcdef0123456789abcdef",
+    "name": _trace_query,
+    "agreement": _trace_agreement,
+    "prefix": lambda w: "88.999.1",
+    "subscription": lambda w: "sub-1",
 }
 # Routes outside any tenant: (method, path) -> status without credentials.
 NON_TENANT: dict[tuple[str, str], int] = {
@@ -203,6 +306,12 @@ NON_TENANT: dict[tuple[str, str], int] = {
     ("POST", "/api/v1/auth/logout"): 422,
     ("GET", "/api/v1/auth/me"): 401,
     ("POST", "/api/v1/auth/password"): 401,
+    ("GET", "/api/v1/auth/factor"): 401,
+    ("POST", "/api/v1/auth/factor"): 401,
+    ("DELETE", "/api/v1/auth/factor"): 401,
+    ("POST", "/api/v1/auth/factor/confirm"): 401,
+    ("GET", "/api/v1/auth/sessions"): 401,
+    ("DELETE", "/api/v1/auth/sessions/{session_id}"): 401,
     ("GET", "/api/v1/tenants"): 401,
     ("POST", "/api/v1/tenants"): 401,
     ("POST", "/api/v1/devices/me/telemetry"): 401,
@@ -211,6 +320,8 @@ NON_TENANT: dict[tuple[str, str], int] = {
     ("GET", "/api/v1/users/{username}"): 401,
     ("PATCH", "/api/v1/users/{username}"): 401,
     ("DELETE", "/api/v1/users/{username}"): 401,
+    ("DELETE", "/api/v1/users/{username}/factor"): 401,
+    ("DELETE", "/api/v1/users/{username}/sessions"): 401,
     ("GET", "/api/v1/regions/{region}/summary"): 401,
     ("GET", "/api/v1/security/advisories"): 401,
     ("POST", "/api/v1/security/advisories"): 401,
@@ -221,6 +332,38 @@ NON_TENANT: dict[tuple[str, str], int] = {
     ("GET", "/api/v1/security/warnings"): 401,
     ("POST", "/api/v1/security/warnings/{warning}:withdraw"): 401,
     ("GET", "/api/v1/regions/{region}/security-posture"): 401,
+    ("GET", "/api/v1/regions/{region}/indicators"): 401,
+    ("GET", "/api/v1/regions/{region}/indicators/export"): 401,
+    ("GET", "/api/v1/regions/{region}/indicators/{indicator}/series"): 401,
+    ("POST", "/api/v1/regions/{region}/indicators/refresh"): 401,
+    ("GET", "/api/v1/regions/{region}/plans"): 401,
+    ("POST", "/api/v1/regions/{region}/plans"): 401,
+    ("GET", "/api/v1/regions/{region}/plans/{plan}"): 401,
+    ("DELETE", "/api/v1/regions/{region}/plans/{plan}"): 401,
+    ("GET", "/api/v1/regions/{region}/admins"): 401,
+    ("POST", "/api/v1/regions/{region}/admins"): 401,
+    ("DELETE", "/api/v1/regions/{region}/admins/{username}"): 401,
+    ("GET", "/api/v1/regions/{region}/schemes"): 401,
+    ("POST", "/api/v1/regions/{region}/schemes"): 401,
+    ("GET", "/api/v1/regions/{region}/schemes/{scheme}"): 401,
+    ("GET", "/api/v1/regions/{region}/applications"): 401,
+    ("GET", "/api/v1/regions/{region}/applications/{application}"): 401,
+    ("POST", "/api/v1/regions/{region}/applications/{application}/decision"): 401,
+    ("POST", "/api/v1/regions/{region}/applications/{application}/payments"): 401,
+    ("GET", "/api/v1/regions/{region}/credit"): 401,
+    ("POST", "/api/v1/regions/{region}/credit"): 401,
+    ("GET", "/api/v1/regions/{region}/credit/{record}"): 401,
+    ("POST", "/api/v1/regions/{region}/credit/{record}/decision"): 401,
+    ("POST", "/api/v1/regions/{region}/credit/{record}/appeal-decision"): 401,
+    ("GET", "/api/v1/regions/{region}/experts"): 401,
+    ("POST", "/api/v1/regions/{region}/experts"): 401,
+    ("GET", "/api/v1/regions/{region}/experts/{expert}"): 401,
+    ("POST", "/api/v1/regions/{region}/experts/{expert}/relations"): 401,
+    ("POST", "/api/v1/regions/{region}/reviews"): 401,
+    ("GET", "/api/v1/regions/{region}/reviews/{review}"): 401,
+    ("POST", "/api/v1/regions/{region}/reviews/{review}/scores"): 401,
+    ("GET", "/api/v1/trace-share/naming"): 422,
+    ("GET", "/api/v1/trace/public"): 422,
 }
 # A region viewer's own session (sign in and out, its password) is not platform data.
 OWN_SESSION = ("/api/v1/auth/",)
@@ -378,6 +521,10 @@ def test_region_viewer_sees_no_tenant(
     world: World, regulator: dict[str, str], method: str, path: str
 ) -> None:
     status, body = _call(world, method, path, headers=regulator)
+    if scope_family(path) == "telemetry":  # refused whatever the tenant: nothing leaks
+        assert status == 403, body
+        assert "never a tenant's data" in body["error"]["message"]
+        return
     assert status == 404, body
     assert body == {"error": {"code": "not_found", "message": "tenant 'acme' not found"}}
 
