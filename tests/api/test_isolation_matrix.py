@@ -175,45 +175,6 @@ def _delivery(w: World) -> str:
     return str(found)
 
 
-def _trace_query(w: World) -> str:
-    """A named EPCIS query of tenant A, and an event it finds."""
-    base = "/api/v1/tenants/acme/epcis"
-    if w.api.client.get(f"{base}/queries", headers=w.a.admin).json() == []:
-        doc = {
-            "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
-            "type": "EPCISDocument",
-            "schemaVersion": "2.0",
-            "creationDate": "2026-01-01T00:00:00Z",
-            "epcisBody": {
-                "eventList": [
-                    {
-                        "type": "ObjectEvent",
-                        "eventTime": "2026-01-01T00:00:00Z",
-                        "eventTimeZoneOffset": "+00:00",
-                        "epcList": ["urn:epc:id:sgtin:0614141.107346.1"],
-                        "action": "OBSERVE",
-                        "bizStep": "shipping",
-                    }
-                ]
-            },
-        }
-        r = w.api.client.post(f"{base}/capture", json=doc, headers=w.a.admin)
-        assert r.status_code == 201, r.text
-        body = {"params": {"EQ_bizStep": "shipping"}}
-        r = w.api.client.put(f"{base}/queries/shipped", json=body, headers=w.a.admin)
-        assert r.status_code == 200, r.text
-    return "shipped"
-
-
-def _trace_agreement(w: World) -> str:
-    base = "/api/v1/tenants/acme/epcis/agreements"
-    if not w.api.client.get(base, headers=w.a.admin).json():
-        body = {"id": "public", "audience": "public", "event_types": ["ObjectEvent"]}
-        r = w.api.client.post(base, json=body, headers=w.a.admin)
-        assert r.status_code == 201, r.text
-    return "public"
-
-
 def _region_application(w: World) -> str:
     """A cloud-voucher application of tenant A (to a scheme of Ningxia), as submitted."""
     with w.api.platform.meta.session() as s:
@@ -292,11 +253,6 @@ PARAMS: dict[str, Callable[[World], str]] = {
     "record": _region_credit,
     "expert": lambda w: "e-1",
     "review": lambda w: REGION_OBJECT,
-    "session_id": lambda w: "0123456789abcdef0123456789abcdef",
-    "name": _trace_query,
-    "agreement": _trace_agreement,
-    "prefix": lambda w: "88.999.1",
-    "subscription": lambda w: "sub-1",
 }
 # Routes outside any tenant: (method, path) -> status without credentials.
 NON_TENANT: dict[tuple[str, str], int] = {
@@ -306,12 +262,6 @@ NON_TENANT: dict[tuple[str, str], int] = {
     ("POST", "/api/v1/auth/logout"): 422,
     ("GET", "/api/v1/auth/me"): 401,
     ("POST", "/api/v1/auth/password"): 401,
-    ("GET", "/api/v1/auth/factor"): 401,
-    ("POST", "/api/v1/auth/factor"): 401,
-    ("DELETE", "/api/v1/auth/factor"): 401,
-    ("POST", "/api/v1/auth/factor/confirm"): 401,
-    ("GET", "/api/v1/auth/sessions"): 401,
-    ("DELETE", "/api/v1/auth/sessions/{session_id}"): 401,
     ("GET", "/api/v1/tenants"): 401,
     ("POST", "/api/v1/tenants"): 401,
     ("POST", "/api/v1/devices/me/telemetry"): 401,
@@ -320,8 +270,6 @@ NON_TENANT: dict[tuple[str, str], int] = {
     ("GET", "/api/v1/users/{username}"): 401,
     ("PATCH", "/api/v1/users/{username}"): 401,
     ("DELETE", "/api/v1/users/{username}"): 401,
-    ("DELETE", "/api/v1/users/{username}/factor"): 401,
-    ("DELETE", "/api/v1/users/{username}/sessions"): 401,
     ("GET", "/api/v1/regions/{region}/summary"): 401,
     ("GET", "/api/v1/security/advisories"): 401,
     ("POST", "/api/v1/security/advisories"): 401,
@@ -362,8 +310,6 @@ NON_TENANT: dict[tuple[str, str], int] = {
     ("POST", "/api/v1/regions/{region}/reviews"): 401,
     ("GET", "/api/v1/regions/{region}/reviews/{review}"): 401,
     ("POST", "/api/v1/regions/{region}/reviews/{review}/scores"): 401,
-    ("GET", "/api/v1/trace-share/naming"): 422,
-    ("GET", "/api/v1/trace/public"): 422,
 }
 # A region viewer's own session (sign in and out, its password) is not platform data.
 OWN_SESSION = ("/api/v1/auth/",)
