@@ -224,6 +224,45 @@ def _region_credit(w: World) -> str:
     return REGION_OBJECT
 
 
+def _trace_query(w: World) -> str:
+    """A named EPCIS query of tenant A, and an event it finds."""
+    base = "/api/v1/tenants/acme/epcis"
+    if w.api.client.get(f"{base}/queries", headers=w.a.admin).json() == []:
+        doc = {
+            "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+            "type": "EPCISDocument",
+            "schemaVersion": "2.0",
+            "creationDate": "2026-01-01T00:00:00Z",
+            "epcisBody": {
+                "eventList": [
+                    {
+                        "type": "ObjectEvent",
+                        "eventTime": "2026-01-01T00:00:00Z",
+                        "eventTimeZoneOffset": "+00:00",
+                        "epcList": ["urn:epc:id:sgtin:0614141.107346.1"],
+                        "action": "OBSERVE",
+                        "bizStep": "shipping",
+                    }
+                ]
+            },
+        }
+        r = w.api.client.post(f"{base}/capture", json=doc, headers=w.a.admin)
+        assert r.status_code == 201, r.text
+        body = {"params": {"EQ_bizStep": "shipping"}}
+        r = w.api.client.put(f"{base}/queries/shipped", json=body, headers=w.a.admin)
+        assert r.status_code == 200, r.text
+    return "shipped"
+
+
+def _trace_agreement(w: World) -> str:
+    base = "/api/v1/tenants/acme/epcis/agreements"
+    if not w.api.client.get(base, headers=w.a.admin).json():
+        body = {"id": "public", "audience": "public", "event_types": ["ObjectEvent"]}
+        r = w.api.client.post(base, json=body, headers=w.a.admin)
+        assert r.status_code == 201, r.text
+    return "public"
+
+
 # Path parameter -> value naming a real object of tenant A ("acme").
 PARAMS: dict[str, Callable[[World], str]] = {
     "tenant": lambda w: w.a.id,
@@ -253,6 +292,10 @@ PARAMS: dict[str, Callable[[World], str]] = {
     "record": _region_credit,
     "expert": lambda w: "e-1",
     "review": lambda w: REGION_OBJECT,
+    "name": _trace_query,
+    "agreement": _trace_agreement,
+    "prefix": lambda w: "88.999.1",
+    "subscription": lambda w: "sub-1",
 }
 # Routes outside any tenant: (method, path) -> status without credentials.
 NON_TENANT: dict[tuple[str, str], int] = {
@@ -310,6 +353,8 @@ NON_TENANT: dict[tuple[str, str], int] = {
     ("POST", "/api/v1/regions/{region}/reviews"): 401,
     ("GET", "/api/v1/regions/{region}/reviews/{review}"): 401,
     ("POST", "/api/v1/regions/{region}/reviews/{review}/scores"): 401,
+    ("GET", "/api/v1/trace-share/naming"): 422,
+    ("GET", "/api/v1/trace/public"): 422,
 }
 # A region viewer's own session (sign in and out, its password) is not platform data.
 OWN_SESSION = ("/api/v1/auth/",)

@@ -177,7 +177,7 @@ async def list_admins(region: RegionCode, _: RegionViewer, meta: Meta) -> list[A
 
 @router.post("/admins", status_code=201, summary="Make a region viewer the region's administrator")
 async def grant_admin(
-    region: RegionCode, body: AdminIn, principal: PlatformAdmin, meta: Meta
+    region: RegionCode, body: AdminIn, _: RegionViewer, principal: PlatformAdmin, meta: Meta
 ) -> AdminOut:
     row = await run_in_threadpool(plans.grant_admin, meta, principal, body.username, region)
     return AdminOut.model_validate(row)
@@ -187,6 +187,7 @@ async def grant_admin(
 async def revoke_admin(
     region: RegionCode,
     username: Annotated[str, Path(min_length=1, max_length=64)],
+    _: RegionViewer,
     principal: PlatformAdmin,
     meta: Meta,
 ) -> Response:
