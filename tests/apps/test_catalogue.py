@@ -193,3 +193,16 @@ def test_hook_manifest_is_checked() -> None:
 def test_hook_manifest_schema_must_be_valid() -> None:
     with pytest.raises(ValidationFailed, match="config_schema"):
         AppManifest(name_zh="x", name_en="x", version="1.0.0", config_schema={"type": 5})
+
+
+async def test_demo_provisioning_installs_oee_and_energy_once(client: Any) -> None:
+    from helan.sim.plan import FactoryPlan
+    from helan.sim.provision import install_apps
+
+    _, http, h = client
+    token = h["admin"]["Authorization"].removeprefix("Bearer ")
+    plan = FactoryPlan(tenant="beta")
+    assert {"oee", "energy"} <= set(await install_apps(http, token, plan))
+    assert await install_apps(http, token, plan) == []
+    r = await http.get(BASE.format("beta") + "/energy", headers=h["admin"])
+    assert r.json()["config"]["emission_factor"] == {"region": "northwest"}

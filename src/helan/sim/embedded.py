@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from helan.sim.alarms import provision_alarms
 from helan.sim.faults import Breakdown, Fault, SkabAnomaly, random_faults
 from helan.sim.plan import FactoryPlan, SimDevice
-from helan.sim.provision import provision
+from helan.sim.provision import install_apps, provision
 from helan.sim.receivers import HOST, Inbox
 from helan.sim.runner import FactoryStats, run_factory
 from helan.sim.scheduling_demo import provision_scheduling
@@ -75,6 +75,9 @@ async def run_embedded_factory(
             token = _admin_token(platform)
             sims = await provision(client, token, plan)
             await provision_alarms(client, token, plan, inbox.webhook_url)
+            installed = await install_apps(client, token, plan)
+            if installed:
+                log.info("simulated factory: apps %s installed in %r", installed, plan.tenant)
         await asyncio.to_thread(_install_anomaly_app, platform, plan.tenant)
         await _scheduling_demo(app, platform, plan, sims)
         log.info("simulated factory: %d devices provisioned in tenant %r", len(sims), plan.tenant)

@@ -186,5 +186,5 @@ async def test_job_writes_the_meter_enpi(sdk: AppSDK, services: AppServices) -> 
 
     now = DAY + 3_600_000  # the last hour against the 24 h before it
     assert await energy.write_enpi(sdk, now_ms=now) == 1
-    q = RawQuery(tenant="acme", device="meter-1", metric="enpi_ratio", start_ms=now, end_ms=now + 1)
+    q = RawQuery(tenant="acme", device="meter-1", metric="energy.enpi_ratio", start_ms=now, end_ms=now + 1)
     assert services.telemetry.raw(q)["value"].to_pylist() == [pytest.approx(1.1, rel=5e-3)]

@@ -136,12 +136,11 @@ def test_missing_interval_is_shared_over_its_buckets() -> None:
 
 def test_shift_calendar_breaks_are_planned_stops() -> None:
     cal = ShiftCalendar(
-        zone="UTC", shifts=(Shift(name="A", start="08:00", end="16:00", breaks=(("12:00", "12:30"),)),)
+        zone="UTC",
+        shifts=(Shift(name="A", start="08:00", end="16:00", breaks=(("12:00", "12:30"),)),),
     )
     day = 86_400 * S
-    segs = overlay_planned(
-        timeline([0], ["run"], 0, day, max_gap_ms=day), cal.not_planned(0, day)
-    )
+    segs = overlay_planned(timeline([0], ["run"], 0, day, max_gap_ms=day), cal.not_planned(0, day))
     assert durations(segs)["run"] == 7.5 * 3600 * S
 
 
@@ -157,7 +156,8 @@ def test_night_shift_crosses_midnight_in_china_time() -> None:
 
 def test_break_outside_its_shift_is_refused() -> None:
     cal = ShiftCalendar(
-        zone="UTC", shifts=(Shift(name="A", start="08:00", end="16:00", breaks=(("17:00", "17:30"),)),)
+        zone="UTC",
+        shifts=(Shift(name="A", start="08:00", end="16:00", breaks=(("17:00", "17:30"),)),),
     )
     with pytest.raises(ValueError, match="outside the shift"):
         cal.instances(0, 86_400 * S)

@@ -35,7 +35,7 @@ from helan.apps.sdk import AppSDK, DerivedPoint, TenantScope
 from helan.core.errors import ValidationFailed
 from helan.jobs import Interval, JobSpec
 
-ENPI_METRIC = "enpi_ratio"
+ENPI_METRIC = "energy.enpi_ratio"
 WRITE_EVERY_S = 900
 DEFAULT_BASELINE_MS = 86_400_000  # without a stated period: the 24 h before the window
 _HHMM = "^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$"

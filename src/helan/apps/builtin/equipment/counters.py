@@ -80,7 +80,9 @@ def increments(
     )
 
 
-def per_bucket(inc: Increments, start_ms: int, end_ms: int, bucket_ms: int) -> npt.NDArray[np.float64]:
+def per_bucket(
+    inc: Increments, start_ms: int, end_ms: int, bucket_ms: int
+) -> npt.NDArray[np.float64]:
     """Each increment spread over the buckets of [start_ms, end_ms) its interval overlaps, in
     proportion to time (a missing interval between two readings shares what was counted over
     it); parts of intervals outside the window are left out."""
