@@ -129,12 +129,6 @@ class TraceHub:
         contexts = self.store.contexts({r.context_id for r in rows})
         return Page(rows, token, contexts)
 
-    def event(self, tenant: str, event_id: str) -> Page:
-        rows = self.store.select("tenant = ? AND event_id = ?", [tenant, event_id])
-        if not rows:
-            raise NotFound(f"event {event_id!r} not found")
-        return Page(rows, None, self.store.contexts({rows[0].context_id}))
-
     # -- genealogy -----------------------------------------------------------------------
 
     def terms_for(self, owner: str, viewer: str | None) -> Terms | None:

@@ -82,16 +82,10 @@ def events(
     """The tenant's events matching every parameter given (the named ones and the other
     standard ones: ``EQ_action``, ``EQ_readPoint``, ``EQ_eventID``, ``GE_/LT_recordTime``,
     ``MATCH_parentID``, ``MATCH_inputEPC``, ``MATCH_outputEPC``, ``MATCH_epcClass``,
-    ``MATCH_anyEPCClass``), in capture order. An unknown parameter is refused (422)."""
+    ``MATCH_anyEPCClass``), in capture order. An unknown parameter is refused (422). One
+    event by its id: ``EQ_eventID`` (event ids are URIs with slashes, which a path segment
+    cannot carry)."""
     return _document(request, hub.events(tenant, dict(request.query_params)))
-
-
-@router.get(
-    "/events/{event_id:path}", response_class=Response, responses={200: {"content": {LD_JSON: {}}}}
-)
-def event(tenant: str, event_id: str, _: Reader, hub: Hub, request: Request) -> Response:
-    """One event by its ``eventID`` (URL-encoded)."""
-    return _document(request, hub.event(tenant, event_id))
 
 
 @router.get("/trace")

@@ -137,7 +137,7 @@ def put_partner(
 
 
 @router.get("/partners")
-def list_partners(tenant: str, _: Admin, hub: Hub) -> list[PartnerOut]:
+def list_partners(tenant: str, _: Reader, hub: Hub) -> list[PartnerOut]:
     return [PartnerOut.model_validate(r, from_attributes=True) for r in hub.partners(tenant)]
 
 
