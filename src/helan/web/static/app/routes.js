@@ -27,6 +27,7 @@ export const ROUTES = [
   { pattern: "security/advisories/:id", page: "security_advisory" },
   { pattern: "users", page: "users", nav: k("nav_users"), section: k("nav_section_admin"), need: "admin" },
   { pattern: "audit", page: "audit", nav: k("nav_audit"), section: k("nav_section_admin"), need: "admin" },
+  { pattern: "apps", page: "apps", nav: k("nav_apps"), section: k("nav_section_admin") },
   { pattern: "apps/:page", page: "app_page" },
 ];
 
