@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     secrets_key: SecretStr = SecretStr("")
     audit_retention_days: int = Field(180, ge=180)
     audit_checkpoint_minutes: float = Field(60.0, gt=0)
+    # Platform and tenant administrators and security officers must enrol a second factor
+    # (TOTP) within this many days of their account's creation; after it, their login yields a
+    # token good only for enrolling one. 0: at the first login.
+    mfa_grace_days: int = Field(7, ge=0, le=90)
     # Ingest batching: a batch is written when it reaches this many points or this age.
     ingest_batch_points: int = 50_000
     ingest_batch_ms: int = 200

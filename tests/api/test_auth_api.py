@@ -38,6 +38,7 @@ def test_password_login_form_and_json_and_me(api: Api) -> None:
         "tenant": "acme",
         "role": "operator",
         "scopes": [],
+        "enrol_only": False,
     }
     json_login = api.client.post(
         "/api/v1/auth/token", json={"username": "alice", "password": PASSWORD}

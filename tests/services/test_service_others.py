@@ -112,7 +112,7 @@ def test_user_password_policy_for_callers_without_a_schema(
     meta: MetaStore, root: Principal
 ) -> None:
     admin = Principal(kind="user", subject="boss", tenant="acme", role=Role.TENANT_ADMIN)
-    with pytest.raises(ValidationFailed, match="password must be 12 to 256"):
+    with pytest.raises(ValidationFailed, match="at least 12 characters"):
         users.create_user(
             meta, admin, "acme", users.NewUser(username="ann", password="short", role=Role.VIEWER)
         )
@@ -124,5 +124,5 @@ def test_user_password_policy_for_callers_without_a_schema(
         meta, admin, "acme", users.NewUser(username="ann", password="p" * 12, role=Role.VIEWER)
     )
     assert (user.tenant_id, user.role) == ("acme", "viewer")
-    with pytest.raises(ValidationFailed, match="password must be"):
+    with pytest.raises(ValidationFailed, match="at least 12 characters"):
         users.update_user(meta, admin, "acme", "ann", users.UserChanges(password="x"))

@@ -88,7 +88,12 @@ def get_auth(request: Request) -> Authenticator:
     return auth
 
 
+# What a token that only enrols a second factor may reach: the caller's own account.
+ENROL_ONLY_PATHS = "/api/v1/auth/"
+
+
 async def current_principal(
+    request: Request,
     auth: Annotated[Authenticator, Depends(get_auth)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_api_key)],
@@ -100,7 +105,14 @@ async def current_principal(
     if bearer is not None and bearer.credentials:
         token = bearer.credentials
         known = auth.cached(token)
-        return known if known is not None else await run_in_threadpool(auth.from_bearer, token)
+        principal = known if known is not None else await run_in_threadpool(auth.from_bearer, token)
+        if principal.enrol_only and not request.url.path.startswith(ENROL_ONLY_PATHS):
+            raise Forbidden(
+                "your role requires a second factor: enrol one (POST /api/v1/auth/factor), "
+                "then sign in again",
+                code="mfa_enrolment_required",
+            )
+        return principal
     if basic is not None:
         return auth.from_device(basic.username, basic.password)
     raise Unauthenticated(

@@ -28,6 +28,7 @@ from helan.security.principal import Principal, Role
 from helan.security.tokens import AccessTokens, load_secret
 from helan.storage.meta import MetaStore
 from helan.storage.meta.models import ApiKey, RefreshToken, Tenant, User
+from helan.storage.meta.models_security_auth import LoginSession
 
 API_KEY_PREFIX = "hk_"
 REFRESH_PREFIX = "hr_"
@@ -54,6 +55,10 @@ class TokenPair:
     refresh_token: str
     expires_in: int
     token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+    # An account that must have a second factor and has none: until when it may go without
+    # (``mfa_enrol_by``), or that this token only enrols one (``enrol_only``).
+    mfa_enrol_by: datetime | None = None
+    enrol_only: bool = False
 
 
 def role_for_scopes(scopes: frozenset[str]) -> Role:
@@ -70,6 +75,7 @@ class Authenticator:
         self.directory = directory
         self.tokens = AccessTokens(load_secret(settings), settings.access_token_minutes)
         self.sealer = Sealer.from_settings(settings)
+        self.mfa_grace = timedelta(days=settings.mfa_grace_days)
         self._cache: dict[str, tuple[float, Principal]] = {}
         self._tenants: frozenset[str] | None = None
         self._lock = threading.Lock()
@@ -78,7 +84,13 @@ class Authenticator:
     # -- people -------------------------------------------------------------------------------
 
     def login(
-        self, username: str, password: str, *, otp: str | None = None, address: str | None = None
+        self,
+        username: str,
+        password: str,
+        *,
+        otp: str | None = None,
+        address: str | None = None,
+        user_agent: str | None = None,
     ) -> TokenPair:
         """Password, then the second factor where the account has one (401 ``mfa_required``
         without ``otp``). Failures count per user and per source ``address``."""
@@ -140,8 +152,26 @@ class Authenticator:
                 detail={"address": address} if address else None,
             )
             if failure is None and user is not None:
-                return self._issue(s, user, family=uuid.uuid4().hex)
+                family = uuid.uuid4().hex
+                s.add(
+                    LoginSession(
+                        id=family,
+                        username=user.username,
+                        created_at=now,
+                        last_seen_at=now,
+                        address=(address or None) and address[:64],
+                        user_agent=(user_agent or None) and user_agent[:200],
+                    )
+                )
+                return self._issue(s, user, family=family)
         raise failure or Unauthenticated("invalid username or password")
+
+    def factor_deadline(self, s: sa.orm.Session, user: User) -> datetime | None:
+        """Until when an account that must have a second factor may sign in without one (None:
+        it need not, or has one). Past it, its logins only enrol a factor."""
+        if Role(user.role) not in factors.FACTOR_ROLES or factors.has_factor(s, user.username):
+            return None
+        return user.created_at + self.mfa_grace
 
     def refresh(self, refresh_token: str) -> TokenPair:
         """Rotate: the presented token is spent and a new pair issued. Presenting a spent token
@@ -166,10 +196,15 @@ class Authenticator:
             else:
                 user = s.get(User, row.username)
                 tenant = s.get(Tenant, user.tenant_id) if user and user.tenant_id else None
-                if user is None or user.disabled or (tenant and tenant.status != "active"):
+                login = s.get(LoginSession, row.family)
+                ended = login is not None and login.revoked_at is not None
+                inactive = tenant is not None and tenant.status != "active"
+                if user is None or user.disabled or inactive or ended:
                     row = None
                 else:
                     row.used_at = now
+                    if login is not None:
+                        login.last_seen_at = now
                     return self._issue(s, user, family=row.family)
         if replayed:
             raise Unauthenticated(
@@ -187,15 +222,15 @@ class Authenticator:
             )
             if row is None or row.revoked_at is not None:
                 return False
-            s.execute(
-                sa.update(RefreshToken)
-                .where(RefreshToken.family == row.family, RefreshToken.revoked_at.is_(None))
-                .values(revoked_at=datetime.now(UTC))
-            )
+            revoke_session(s, row.family, datetime.now(UTC))
             return True
 
     def _issue(self, s: sa.orm.Session, user: User, *, family: str) -> TokenPair:
-        access, expires_in = self.tokens.issue(user.username, user.tenant_id, user.role)
+        deadline = self.factor_deadline(s, user)
+        enrol_only = deadline is not None and deadline <= datetime.now(UTC)
+        access, expires_in = self.tokens.issue(
+            user.username, user.tenant_id, user.role, session=family, enrol_only=enrol_only
+        )
         refresh = new_token(REFRESH_PREFIX)
         s.add(
             RefreshToken(
@@ -206,7 +241,13 @@ class Authenticator:
                 expires_at=datetime.now(UTC) + REFRESH_LIFETIME,
             )
         )
-        return TokenPair(access_token=access, refresh_token=refresh, expires_in=expires_in)
+        return TokenPair(
+            access_token=access,
+            refresh_token=refresh,
+            expires_in=expires_in,
+            mfa_enrol_by=deadline,
+            enrol_only=enrol_only,
+        )
 
     # -- request credentials ------------------------------------------------------------------
 
@@ -234,12 +275,18 @@ class Authenticator:
                 raise Unauthenticated("user no longer exists or is disabled", code="disabled")
             if tenant is not None and tenant.status != "active":
                 raise Unauthenticated(f"tenant {tenant.id!r} is suspended", code="suspended")
+            if claims.session is not None:
+                login = s.get(LoginSession, claims.session)
+                if login is not None and login.revoked_at is not None:
+                    raise Unauthenticated("this login session was revoked", code="revoked")
             return Principal(
                 kind="user",
                 subject=user.username,
                 tenant=user.tenant_id,
                 role=Role(user.role),
                 region=user.region,
+                session=claims.session,
+                enrol_only=claims.enrol_only,
             )
 
     def _resolve_api_key(self, key: str) -> Principal:
@@ -292,8 +339,23 @@ class Authenticator:
         return principal
 
     def _on_change(self, changes: Mapping[str, object]) -> None:
-        if changes.keys() & {"users", "tenants", "api_keys"}:
+        if changes.keys() & {"users", "tenants", "api_keys", "login_sessions", "login_factors"}:
             with self._lock:
                 self._cache.clear()
         if "tenants" in changes:
             self._tenants = None
+
+
+def revoke_session(s: sa.orm.Session, session_id: str, now: datetime) -> bool:
+    """End a login: its session row and every refresh token of its family (access tokens
+    naming it are refused from the next check on). False when it was already ended."""
+    login = s.get(LoginSession, session_id)
+    ended = s.execute(
+        sa.update(RefreshToken)
+        .where(RefreshToken.family == session_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    ).rowcount  # type: ignore[attr-defined]
+    if login is not None and login.revoked_at is None:
+        login.revoked_at = now
+        return True
+    return bool(ended)

@@ -39,6 +39,10 @@ WINDOW = timedelta(minutes=15)
 COMMON = frozenset(files("helan.security").joinpath("common_passwords.txt").read_text().split())
 
 
+def requires_factor(role: str) -> bool:
+    return role in FACTOR_ROLES
+
+
 def check_password(username: str, password: str) -> None:
     """Refuse (422) a password that is short, contains the username, or is a common one."""
     lowered = password.lower()

@@ -34,3 +34,7 @@ class Principal:
     role: Role
     scopes: frozenset[str] = field(default_factory=frozenset)
     region: str | None = None  # a region viewer's division code (GB/T 2260)
+    session: str | None = None  # a user's login session (revocable, listed in /auth/sessions)
+    # An account that must have a second factor and has none past its grace period: the
+    # token only enrols one (:func:`helan.security.policy.may_use_enrol_only`).
+    enrol_only: bool = False

@@ -42,6 +42,8 @@ class AccessClaims:
     tenant: str | None
     role: str
     expires_at: datetime
+    session: str | None = None  # the login (refresh-token family) the token belongs to
+    enrol_only: bool = False  # good only for enrolling a second factor
 
 
 class AccessTokens:
@@ -49,10 +51,18 @@ class AccessTokens:
         self._secret = secret
         self.lifetime = timedelta(minutes=minutes)
 
-    def issue(self, username: str, tenant: str | None, role: str) -> tuple[str, int]:
+    def issue(
+        self,
+        username: str,
+        tenant: str | None,
+        role: str,
+        *,
+        session: str | None = None,
+        enrol_only: bool = False,
+    ) -> tuple[str, int]:
         """The token and its lifetime in seconds."""
         now = datetime.now(UTC)
-        claims = {
+        claims: dict[str, object] = {
             "iss": ISSUER,
             "sub": username,
             "tid": tenant,
@@ -62,6 +72,10 @@ class AccessTokens:
             "exp": now + self.lifetime,
             "jti": uuid.uuid4().hex,
         }
+        if session is not None:
+            claims["sid"] = session
+        if enrol_only:
+            claims["enr"] = True
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM), int(
             self.lifetime.total_seconds()
         )
@@ -86,4 +100,6 @@ class AccessTokens:
             tenant=claims.get("tid"),
             role=claims["role"],
             expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+            session=claims.get("sid") if isinstance(claims.get("sid"), str) else None,
+            enrol_only=claims.get("enr") is True,
         )

@@ -19,12 +19,15 @@ from sqlalchemy.orm import Session
 
 from helan.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from helan.core.hashing import hash_password
+from helan.security import factors
 from helan.security.audit import audited
+from helan.security.factors import check_password
 from helan.security.policy import may_grant_role
 from helan.security.principal import PLATFORM_ROLES, Principal, Role
+from helan.services.account import end_all_sessions
 from helan.storage.meta import MetaStore
 from helan.storage.meta.codes import validate_region
-from helan.storage.meta.models import RefreshToken, User
+from helan.storage.meta.models import User
 from helan.storage.meta.query import contains, order_by, page
 
 SORT = {
@@ -102,17 +105,19 @@ def _user(s: Session, tenant: str | None, username: str) -> User:
 
 
 def _revoke_sessions(s: Session, username: str) -> None:
-    s.execute(sa.delete(RefreshToken).where(RefreshToken.username == username))
+    end_all_sessions(s, username)
 
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{2,63}$")
-MIN_PASSWORD, MAX_PASSWORD = 12, 256
+MAX_PASSWORD = 256
 
 
-def _check_password(password: str) -> None:
-    """The API schema's rule, for callers without one (``helan admin``, apps)."""
-    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise ValidationFailed(f"password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+def check_new_password(username: str, password: str) -> None:
+    """The password policy (:func:`helan.security.factors.check_password`: length, not the
+    username, not a common password) for every way a password is set."""
+    if len(password) > MAX_PASSWORD:
+        raise ValidationFailed(f"the password may have at most {MAX_PASSWORD} characters")
+    check_password(username, password)
 
 
 def _check_username(username: str) -> None:
@@ -170,7 +175,7 @@ def get_user(meta: MetaStore, tenant: str | None, username: str) -> User:
 
 def create_user(meta: MetaStore, actor: Principal, tenant: str | None, new: NewUser) -> User:
     _check_username(new.username)
-    _check_password(new.password)
+    check_new_password(new.username, new.password)
     region = account_region(new.role, tenant, new.region)
     _grant(actor, new.role)
     with audited(
@@ -222,7 +227,7 @@ def update_user(
             _grant(actor, role)
         user.role = role.value
         if changes.password is not KEEP:
-            _check_password(changes.password)
+            check_new_password(username, changes.password)
             user.password_hash = hash_password(changes.password)
             user.failed_logins = 0
             user.locked_until = None
@@ -251,3 +256,37 @@ def delete_user(meta: MetaStore, actor: Principal, tenant: str | None, username:
         object_id=username,
     ) as s:
         s.delete(_user(s, tenant, username))
+
+
+def reset_factor(meta: MetaStore, actor: Principal, tenant: str | None, username: str) -> None:
+    """Remove another account's second factor (a lost phone) and end its sessions; it enrols
+    again at its next login. Audited as ``auth.factor.reset``."""
+    if username == actor.subject:
+        raise Conflict("remove your own factor with a code of it (DELETE /api/v1/auth/factor)")
+    with audited(
+        meta,
+        actor,
+        tenant=tenant,
+        action="auth.factor.reset",
+        object_type="user",
+        object_id=username,
+    ) as s:
+        user = _user(s, tenant, username)
+        if not factors.remove(s, user.username):
+            raise NotFound(f"user {username!r} has no second factor")
+        _revoke_sessions(s, username)
+
+
+def end_sessions(meta: MetaStore, actor: Principal, tenant: str | None, username: str) -> int:
+    """End every login of another account (audited as ``auth.session.revoke_all``)."""
+    with audited(
+        meta,
+        actor,
+        tenant=tenant,
+        action="auth.session.revoke_all",
+        object_type="user",
+        object_id=username,
+        detail={},
+    ) as s:
+        _user(s, tenant, username)
+        return end_all_sessions(s, username)

@@ -5,18 +5,30 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from helan.api.deps import CurrentPrincipal, Meta, get_auth
-from helan.api.schemas.auth import LoginJson, MeOut, RefreshRequest, TokenOut
+from helan.api.schemas.auth import (
+    EnrolmentOut,
+    FactorCode,
+    FactorStatusOut,
+    LoginJson,
+    MeOut,
+    RecoveryCodesOut,
+    RefreshRequest,
+    SessionOut,
+    TokenOut,
+)
 from helan.api.schemas.users import PasswordChange
 from helan.core.errors import Forbidden, Unauthenticated, ValidationFailed
 from helan.core.hashing import hash_password, verify_password
 from helan.security import audit
 from helan.security.auth import Authenticator, TokenPair
-from helan.storage.meta.models import RefreshToken, User
+from helan.services import account
+from helan.services.users import check_new_password
+from helan.storage.meta.models import User
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 Auth = Annotated[Authenticator, Depends(get_auth)]
@@ -85,7 +97,14 @@ async def token(request: Request, auth: Auth) -> TokenOut:
         raise ValidationFailed("send a form (application/x-www-form-urlencoded) or JSON body")
     address = request.client.host if request.client else None
     pair = await run_in_threadpool(
-        partial(auth.login, login.username, login.password, otp=login.otp, address=address)
+        partial(
+            auth.login,
+            login.username,
+            login.password,
+            otp=login.otp,
+            address=address,
+            user_agent=request.headers.get("user-agent"),
+        )
     )
     return _out(pair)
 
@@ -111,6 +130,7 @@ async def me(principal: CurrentPrincipal) -> MeOut:
         tenant=principal.tenant,
         role=principal.role.value,
         scopes=sorted(principal.scopes),
+        enrol_only=principal.enrol_only,
     )
 
 
@@ -130,7 +150,60 @@ def change_password(body: PasswordChange, principal: CurrentPrincipal, meta: Met
         user = s.get(User, principal.subject)
         if user is None or not verify_password(user.password_hash, body.current_password):
             raise Unauthenticated("current password is wrong", code="bad_credentials")
+        check_new_password(user.username, body.new_password)
         user.password_hash = hash_password(body.new_password)
-        for token in s.query(RefreshToken).filter_by(username=user.username, revoked_at=None):
-            s.delete(token)
+        account.end_all_sessions(s, user.username, keep=principal.session)
+    return Response(status_code=204)
+
+
+# -- second factor and sessions of one's own account ---------------------------------------------
+
+
+@router.get("/factor")
+def factor_status(principal: CurrentPrincipal, meta: Meta, auth: Auth) -> FactorStatusOut:
+    """Whether a second factor is enrolled, whether the role requires one and by when."""
+    return FactorStatusOut.model_validate(account.factor_status(meta, auth, principal))
+
+
+@router.post("/factor", status_code=201)
+def start_enrolment(principal: CurrentPrincipal, meta: Meta, auth: Auth) -> EnrolmentOut:
+    """Start enrolling a TOTP factor: scan the QR code (or type the secret) into an
+    authenticator app, then confirm with its current code."""
+    return EnrolmentOut.model_validate(account.start_enrolment(meta, auth, principal))
+
+
+@router.post("/factor/confirm")
+def confirm_enrolment(
+    body: FactorCode, principal: CurrentPrincipal, meta: Meta, auth: Auth
+) -> RecoveryCodesOut:
+    """Confirm with a current code; answers ten single-use recovery codes, shown only now.
+    A token that was good only for enrolling stays so: sign in again."""
+    codes = account.confirm_enrolment(meta, auth, principal, body.code)
+    return RecoveryCodesOut(recovery_codes=codes)
+
+
+@router.delete("/factor", status_code=204)
+def remove_factor(
+    body: FactorCode, principal: CurrentPrincipal, meta: Meta, auth: Auth
+) -> Response:
+    """Remove your factor, proven with a current or recovery code."""
+    account.remove_factor(meta, auth, principal, body.code)
+    return Response(status_code=204)
+
+
+@router.get("/sessions")
+def list_sessions(principal: CurrentPrincipal, meta: Meta) -> list[SessionOut]:
+    """Your live logins (address, browser, last use); ``current`` is this one."""
+    return [SessionOut.model_validate(x) for x in account.list_sessions(meta, principal)]
+
+
+@router.delete("/sessions/{session_id}", status_code=204)
+def end_session(
+    session_id: Annotated[str, Path(min_length=1, max_length=64)],
+    principal: CurrentPrincipal,
+    meta: Meta,
+) -> Response:
+    """End one of your logins: its refresh tokens stop working at once and its access tokens
+    within seconds."""
+    account.end_session(meta, principal, session_id)
     return Response(status_code=204)

@@ -100,6 +100,20 @@ def delete_user(tenant: str, username: str, principal: Admin, meta: Meta) -> Res
     return Response(status_code=204)
 
 
+@router.delete(f"{TENANT}/{{username}}/factor", status_code=204)
+def reset_factor(tenant: str, username: str, principal: Admin, meta: Meta) -> Response:
+    """Remove a user's second factor (a lost authenticator) and end its sessions."""
+    users.reset_factor(meta, principal, tenant, username)
+    return Response(status_code=204)
+
+
+@router.delete(f"{TENANT}/{{username}}/sessions", status_code=204)
+def end_sessions(tenant: str, username: str, principal: Admin, meta: Meta) -> Response:
+    """End every login of a user (refresh tokens at once, access tokens within seconds)."""
+    users.end_sessions(meta, principal, tenant, username)
+    return Response(status_code=204)
+
+
 # -- the platform's accounts --------------------------------------------------------------------
 
 
@@ -138,4 +152,16 @@ def patch_platform_user(
 @router.delete(f"{PLATFORM}/{{username}}", status_code=204)
 def delete_platform_user(username: str, principal: PlatformAdmin, meta: Meta) -> Response:
     users.delete_user(meta, principal, None, username)
+    return Response(status_code=204)
+
+
+@router.delete(f"{PLATFORM}/{{username}}/factor", status_code=204)
+def reset_platform_factor(username: str, principal: PlatformAdmin, meta: Meta) -> Response:
+    users.reset_factor(meta, principal, None, username)
+    return Response(status_code=204)
+
+
+@router.delete(f"{PLATFORM}/{{username}}/sessions", status_code=204)
+def end_platform_sessions(username: str, principal: PlatformAdmin, meta: Meta) -> Response:
+    users.end_sessions(meta, principal, None, username)
     return Response(status_code=204)

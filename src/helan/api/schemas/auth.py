@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import StringConstraints
@@ -24,6 +25,45 @@ class TokenOut(Output):
     refresh_token: str
     token_type: str
     expires_in: int
+    # The account's role requires a second factor and it has none: until when it may sign in
+    # without one, and whether this token (past that) is good only for enrolling one.
+    mfa_enrol_by: datetime | None = None
+    enrol_only: bool = False
+
+
+OtpCode = Annotated[str, StringConstraints(min_length=6, max_length=20, strip_whitespace=True)]
+
+
+class FactorCode(Input):
+    code: OtpCode  # a current TOTP code, or (to remove a factor) a recovery code
+
+
+class FactorStatusOut(Output):
+    enrolled: bool
+    pending: bool
+    required: bool
+    enrol_by: datetime | None
+    recovery_codes_left: int
+    confirmed_at: datetime | None
+
+
+class EnrolmentOut(Output):
+    otpauth_uri: str
+    secret: str
+    qr_svg: str
+
+
+class RecoveryCodesOut(Output):
+    recovery_codes: list[str]
+
+
+class SessionOut(Output):
+    id: str
+    created_at: datetime
+    last_seen_at: datetime
+    address: str | None
+    user_agent: str | None
+    current: bool
 
 
 class MeOut(Output):
@@ -32,3 +72,4 @@ class MeOut(Output):
     tenant: str | None
     role: str
     scopes: list[str]
+    enrol_only: bool = False  # this token may only enrol a second factor
