@@ -47,11 +47,12 @@ async function parse(res) {
   return res.text();
 }
 
-export async function signIn(username, password) {
+// Password, and the second factor's code (TOTP or recovery) when the account has one.
+export async function signIn(username, password, otp) {
   const res = await fetch("/api/v1/auth/token", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ username, password }),
+    body: JSON.stringify(otp ? { username, password, otp } : { username, password }),
   });
   const body = await parse(res);
   if (!res.ok) throw new ApiError(res.status, body);

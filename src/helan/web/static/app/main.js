@@ -2,7 +2,7 @@
 // language switch and the hash router that mounts one page module at a time.
 import * as api from "./api.js";
 import { charts, darkCharts } from "./charts.js";
-import { el, errorBox, select } from "./dom.js";
+import { el, errorBox, fmtTime, select } from "./dom.js";
 import { k, languages, lang, load, t } from "./i18n.js";
 import { ROUTES, match, parseHash } from "./routes.js";
 import * as live from "../lib/live.js";
@@ -49,6 +49,12 @@ async function loadSession(query) {
   const me = await api.get("/api/v1/auth/me");
   state.tenants = [];
   let tenant = me.tenant;
+  if (me.enrol_only) {
+    // The token only enrols a second factor: nothing of any tenant is reachable with it.
+    state.me = me;
+    await setTenant(null);
+    return;
+  }
   if (me.role === "platform_admin") {
     state.tenants = (await api.get("/api/v1/tenants?limit=1000&sort=id")).items;
     const ids = state.tenants.map((x) => x.id);
@@ -74,12 +80,14 @@ async function setTenant(tenant) {
 
 function can() {
   const role = state.me?.role;
-  return { write: WRITERS.has(role), admin: ADMINS.has(role), platform: role === "platform_admin" };
+  return { write: WRITERS.has(role), admin: ADMINS.has(role), platform: role === "platform_admin",
+    region: role === "platform_admin" || role === "region_viewer" };
 }
 
 function allowed(route) {
   const c = can();
   if (route.need === "admin") return c.admin;
+  if (route.need === "region") return c.region;
   if (route.need === "write") return c.write;
   return true;
 }
@@ -108,7 +116,11 @@ function drawBar() {
   right.push(el("label", { class: "inline" }, el("span", {}, t("language")), langPick));
   right.push(el("span", { class: "live-mark", id: "live-mark", "data-state": live.status().state }, ""));
   if (state.me) {
-    right.push(el("span", { class: "who", id: "who" }, `${state.me.subject} · ${t(ROLE_KEYS[state.me.role] || k("role_unknown"))}`));
+    right.push(el("a", { class: "who", id: "who", href: "#/account" }, `${state.me.subject} · ${t(ROLE_KEYS[state.me.role] || k("role_unknown"))}`));
+    const enrolBy = sessionStorage.getItem("helan.enrol_by");
+    if (enrolBy && !state.me.enrol_only) {
+      right.push(el("a", { class: "badge warning", id: "enrol-reminder", href: "#/account" }, `${t("factor_required_by")} ${fmtTime(enrolBy)}`));
+    }
     right.push(el("button", { type: "button", id: "logout", onclick: signOut }, t("logout")));
   }
   right.push(el("a", { href: "/docs", target: "_blank", rel: "noopener" }, t("api_docs")));
@@ -156,21 +168,36 @@ function renderSignIn(next) {
   drawBar();
   nav.replaceChildren();
   const error = el("p", { class: "error", id: "login-error", role: "alert" });
+  const otp = el("input", { name: "otp", inputmode: "numeric", autocomplete: "one-time-code", maxlength: "20" });
+  const otpField = el("label", { class: "field", id: "otp-field", hidden: true }, el("span", {}, t("login_otp")), otp);
   const form = el("form", { id: "login-form", class: "card narrow" },
     el("h2", {}, t("login_title")),
     el("label", { class: "field" }, el("span", {}, t("username")), el("input", { name: "username", autocomplete: "username", required: true })),
     el("label", { class: "field" }, el("span", {}, t("password")), el("input", { name: "password", type: "password", autocomplete: "current-password", required: true })),
+    otpField,
     el("button", { type: "submit", class: "primary" }, t("login")), error);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     error.textContent = "";
+    let pair;
     try {
-      await api.signIn(form.elements.namedItem("username").value, form.elements.namedItem("password").value);
+      pair = await api.signIn(form.elements.namedItem("username").value, form.elements.namedItem("password").value,
+        otpField.hidden ? undefined : otp.value.trim());
     } catch (err) {
-      error.textContent = err.message;
+      if (err.code === "mfa_required") {
+        otpField.hidden = false;
+        otp.required = true;
+        otp.focus();
+        error.textContent = t("login_otp_needed");
+      } else {
+        error.textContent = err.message;
+      }
       return;
     }
-    const target = next && next.startsWith("#/") && !next.startsWith("#/signin") ? next : "#/";
+    if (pair.mfa_enrol_by) sessionStorage.setItem("helan.enrol_by", pair.mfa_enrol_by);
+    else sessionStorage.removeItem("helan.enrol_by");
+    let target = next && next.startsWith("#/") && !next.startsWith("#/signin") ? next : "#/";
+    if (pair.enrol_only) target = "#/account";
     if (location.hash === target) render();
     else location.hash = target;
   });
@@ -246,7 +273,11 @@ async function render() {
     root.append(el("div", { class: "error", role: "alert" }, t("forbidden_page")));
     return;
   }
-  if (!state.tenant) {
+  if (state.me.enrol_only && page !== "account") {
+    location.hash = "#/account";
+    return;
+  }
+  if (!state.tenant && !found.route.tenantless) {
     root.append(el("div", { class: "notice", role: "status" }, t(state.me.role === "region_viewer" ? k("region_viewer_no_tenant") : k("no_tenant"))));
     return;
   }

@@ -1,5 +1,6 @@
 // The hash routes (deep links such as #/devices/pump-1) and the menu built from them. A route's
-// `need` is the least role that sees it: "read" (every tenant member), "admin".
+// `need` is the least role that sees it: "read" (every tenant member), "admin"; "region": the
+// regional view, for platform administrators and region viewers only (no tenant needed).
 import { k } from "./i18n.js";
 
 export const ROUTES = [
@@ -25,10 +26,15 @@ export const ROUTES = [
   { pattern: "security/assets", page: "security_assets", nav: k("nav_security_assets"), section: k("nav_section_security") },
   { pattern: "security/advisories", page: "security_advisories", nav: k("nav_security_advisories"), section: k("nav_section_security") },
   { pattern: "security/advisories/:id", page: "security_advisory" },
+  { pattern: "region", page: "region_indicators", nav: k("nav_region"), section: k("nav_section_region"), need: "region" },
+  { pattern: "region/wall", page: "region_wall", need: "region" },
+  { pattern: "region/applications", page: "region_applications", nav: k("nav_region_applications"), section: k("nav_section_region"), need: "region" },
+  { pattern: "region/experts", page: "region_experts", nav: k("nav_region_experts"), section: k("nav_section_region"), need: "region" },
   { pattern: "users", page: "users", nav: k("nav_users"), section: k("nav_section_admin"), need: "admin" },
   { pattern: "audit", page: "audit", nav: k("nav_audit"), section: k("nav_section_admin"), need: "admin" },
   { pattern: "apps", page: "apps", nav: k("nav_apps"), section: k("nav_section_admin") },
   { pattern: "apps/:page", page: "app_page" },
+  { pattern: "account", page: "account", tenantless: true },
 ];
 
 export function parseHash(hash) {
