@@ -125,8 +125,32 @@ def test_admin_opens_the_page(
 ) -> None:
     w = tabs["acme-admin", lang]
     w.open(route, lang)
+    if route.need == "region":  # the regional view is not a tenant's: the shell refuses it
+        shown = w.tab.page.locator(f"main [data-page={route.page}]")
+        expect(shown.locator(".error[role=alert]")).to_be_visible()
+        assert shown.locator("h2").count() == 0
+        return
     heading(w, route)
     clean(w, route, lang)
+
+
+REGION_PAGES = [r for r in READY if r.need == "region"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("route", REGION_PAGES, ids=[r.pattern for r in REGION_PAGES])
+def test_platform_admin_opens_the_regional_pages(
+    browser: Browser, world: tuple[Served, Params], route: Route, lang: str
+) -> None:
+    served, params = world
+    w = watch(open_tab(browser, served.base, locale=lang), params)
+    try:
+        w.tab.sign_in("admin", served.admin_password, lang)
+        w.open(route, lang)
+        heading(w, route)
+        clean(w, route, lang)
+    finally:
+        w.tab.page.close()
 
 
 @pytest.mark.parametrize("route", READY, ids=IDS)
@@ -134,7 +158,7 @@ def test_viewer_sees_no_write_control(tabs: dict[tuple[str, str], Watched], rout
     w = tabs["acme-viewer", "en"]
     w.open(route, "en")
     page = w.tab.page
-    if route.need in ("write", "admin") or route.pattern in VIEWER_REFUSED:
+    if route.need in ("write", "admin", "region") or route.pattern in VIEWER_REFUSED:
         # Refused: the shell's notice (role) or the API's answer (object) in place of the page.
         expect(page.locator(f"main [data-page={route.page}] .error[role=alert]")).to_be_visible()
         w.settle()
