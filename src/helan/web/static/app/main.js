@@ -88,7 +88,6 @@ function allowed(route) {
   const c = can();
   if (route.need === "admin") return c.admin;
   if (route.need === "region") return c.region;
-  if (route.need === "region") return c.region;
   if (route.need === "write") return c.write;
   return true;
 }
