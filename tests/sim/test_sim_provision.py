@@ -72,7 +72,7 @@ async def test_provision_creates_the_demo_enterprise_and_is_idempotent(
         ref = platform.directory.authenticate(d.username, d.password)
         assert ref is not None
         assert (ref.tenant, ref.device) == ("demo", d.device_id)
-        assert set(ref.metrics) == {m.name for m in d.kind.metrics}
+        assert set(ref.metrics) == {m.name for m in (*d.kind.metrics, *d.kind.derived)}
 
     # Again: nothing duplicated, credentials rotated (the old ones stop working).
     second = await provision(http, token, plan)

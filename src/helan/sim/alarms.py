@@ -2,8 +2,10 @@
 would: a breakdown of any CNC or press raises an alarm (cleared when the machine leaves
 ``down``), and a pump whose flow, vibration or fluid temperature leaves its normal band raises
 one (the bands come from SKAB's anomaly-free recording the pumps replay: 30 s averages of flow
-119-127 L/min, vibration 0.20-0.22 g, fluid 26.9-29.5 °C). Alarms are e-mailed and posted to
-the simulator's own inbox (:mod:`helan.sim.receivers`).
+119-127 L/min, vibration 0.20-0.22 g, fluid 26.9-29.5 °C). A second pump rule alarms on the
+anomaly app's flag (``anomaly.flag``, a derived metric in the pump's thing model): the eight
+signals together off their normal joint band. Alarms are e-mailed and posted to the
+simulator's own inbox (:mod:`helan.sim.receivers`).
 
 Existing rules and channels (a second ``make run`` on the same data) are left as the user left
 them: the factory only creates what is missing."""
@@ -87,6 +89,18 @@ RULES: list[dict[str, Any]] = [
         "clear_for_s": 30,
         "severity": "medium",
         "message": "流量 {flow_rate} L/min, 振动 {vibration_1} g, 介质温度 {fluid_temperature} °C",
+        "notify": NOTIFY,
+    },
+    {
+        "id": "pump-anomaly-score",
+        "name": "泵多信号异常 Pump anomaly score",
+        "description": "The anomaly app's T² of the eight pump signals above its threshold",
+        "target": {"device_type": "pump-station"},
+        "condition": _band("anomaly.flag", "avg", ">", 0.5),
+        "for_s": 10,
+        "clear_for_s": 30,
+        "severity": "medium",
+        "message": "多信号异常 multi-signal anomaly, flag {anomaly.flag}",
         "notify": NOTIFY,
     },
 ]

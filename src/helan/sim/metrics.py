@@ -67,6 +67,9 @@ class KindDef:
     line_zh: str
     line_en: str
     metrics: tuple[MetricDef, ...]
+    # Metrics an app derives for the kind (in its thing model, so rules may use them; never
+    # published by the simulator).
+    derived: tuple[MetricDef, ...] = ()
     events: tuple[EventDef, ...] = ()
     # (vendor, model, firmware) of the devices, by index in turn: real products, some at
     # versions that the CISA advisories in data/csaf name as affected, others not.
@@ -170,6 +173,10 @@ PUMP = KindDef(
             zh="流量",
             en="Flow rate",
         ),
+    ),
+    derived=(  # written by the anomaly app (helan.apps.builtin.anomaly)
+        MetricDef(name="anomaly.score", unit=None, min=0, zh="异常分数 T²", en="Anomaly score T²"),
+        MetricDef(name="anomaly.flag", unit=None, min=0, max=1, zh="异常标志", en="Anomaly flag"),
     ),
 )
 # SKAB column feeding each pump metric, in data.SKAB_COLUMNS order.

@@ -26,6 +26,7 @@ IDEAL_CYCLE_ATTR = "ideal_cycle_s"
 DEMO_APPS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("oee", {"zone": "Asia/Shanghai"}),
     ("energy", {"zone": "Asia/Shanghai", "emission_factor": {"region": "northwest"}}),
+    ("anomaly", {}),
 )
 
 
@@ -59,7 +60,7 @@ def thing_model(kind: KindDef) -> dict[str, Any]:
                 "max": m.max,
                 "description": f"{m.zh} / {m.en}",
             }
-            for m in kind.metrics
+            for m in (*kind.metrics, *kind.derived)
         ],
         "events": [
             {
@@ -191,9 +192,9 @@ async def provision(
 async def install_apps(
     client: httpx.AsyncClient, admin_token: str, plan: FactoryPlan
 ) -> list[str]:
-    """Install the OEE and energy apps for the plan's tenant through the catalogue, as a tenant
-    admin does in the console; apps already installed are left as they are. Returns the apps
-    installed now (none where the platform runs no apps role)."""
+    """Install the demo's apps (:data:`DEMO_APPS`) for the plan's tenant through the catalogue,
+    as a tenant admin does in the console; apps already installed are left as they are. Returns
+    the apps installed now (none where the platform runs no apps role)."""
     headers = {"Authorization": f"Bearer {admin_token}"}
     done: list[str] = []
     for app_id, config in DEMO_APPS:
