@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from helan.region.plans import demo_plan
 from helan.sim.machine import MachineModel
 from helan.sim.metrics import KIND_DEFS, KindDef
 from helan.sim.plan import DeviceSpec, FactoryPlan, SimDevice, layout, make_model
@@ -100,6 +101,11 @@ class _Provisioner:
         else:
             _check(r, f"read tenant {p.tenant}")
 
+    async def region_plan(self) -> None:
+        """Load the example regional plan for the tenant's province (kept when there)."""
+        province = f"{REGION[:2]}0000"
+        await self.post(f"{API}/regions/{province}/plans", demo_plan(), "load the demo plan")
+
     async def device_type(self, kind: KindDef) -> None:
         model = thing_model(kind)
         status, _ = await self.post(
@@ -182,6 +188,7 @@ async def provision(
     p = _Provisioner(client, admin_token, plan)
     specs = layout(plan)
     await p.tenant()
+    await p.region_plan()
     for kind in sorted({s.kind for s in specs}):
         await p.device_type(KIND_DEFS[kind])
     await p.assets(specs)
