@@ -296,6 +296,7 @@ PARAMS: dict[str, Callable[[World], str]] = {
     "agreement": _trace_agreement,
     "prefix": lambda w: "88.999.1",
     "subscription": lambda w: "sub-1",
+    "app_id": lambda w: "oee",
 }
 # Routes outside any tenant: (method, path) -> status without credentials.
 NON_TENANT: dict[tuple[str, str], int] = {
@@ -313,6 +314,7 @@ NON_TENANT: dict[tuple[str, str], int] = {
     ("GET", "/api/v1/users/{username}"): 401,
     ("PATCH", "/api/v1/users/{username}"): 401,
     ("DELETE", "/api/v1/users/{username}"): 401,
+    ("GET", "/api/v1/apps/usage"): 401,
     ("GET", "/api/v1/regions/{region}/summary"): 401,
     ("GET", "/api/v1/security/advisories"): 401,
     ("POST", "/api/v1/security/advisories"): 401,

@@ -57,6 +57,7 @@ ROUTERS = (
     "region_schemes",
     "region_credit",
     "region_experts",
+    "apps",
 )
 
 

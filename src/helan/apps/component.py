@@ -21,7 +21,6 @@ import pyarrow.compute as pc
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 
-from helan.apps.catalogue.routes import catalogue_router
 from helan.apps.catalogue.service import Catalogue
 from helan.apps.catalogue.store import CallCounter, ensure_schema
 from helan.apps.descriptors import AppManifest, ConsolePage, Subscription
@@ -63,11 +62,7 @@ class AppsComponent:
         self.calls = CallCounter()
         self.manifests = self._collect_manifests()
         self.catalogue = Catalogue(services.meta, services.installs, self.manifests)
-        self.routers = [
-            *self._collect_routers(),
-            self._static_router(),
-            catalogue_router(self.catalogue),
-        ]
+        self.routers = [*self._collect_routers(), self._static_router()]
         self.pages = self._collect_pages()
         self.scope_families = self._collect_scopes()
         self._subscriptions: dict[str, Subscription] = {}

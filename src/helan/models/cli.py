@@ -29,6 +29,7 @@ EVALS: dict[str, str] = {
     "rul": "helan.models.rul.cli",
     "forecast": "helan.models.forecast.cli",
     "tep": "helan.models.process.eval_tep",
+    "steel-co2": "helan.models.steel_co2",
 }
 
 

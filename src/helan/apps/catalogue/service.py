@@ -154,6 +154,10 @@ class Catalogue:
         self.installs.reload()
         return self.entry(tenant, app_id)
 
+    def usage(self) -> dict[str, Any]:
+        """:func:`usage` of every tenant."""
+        return usage(self.meta)
+
     def uninstall(self, principal: Principal, tenant: str, app_id: str) -> None:
         """Remove the install and its configuration (the usage history stays)."""
         self.manifest(app_id)

@@ -18,14 +18,13 @@ import csv
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
-import typer
 
 from helan.apps.builtin.energy.enpi import compare, fit_baseline, power_factor
 from helan.apps.builtin.energy.factors import Factor, emissions_kg
-from helan.bench.report import report
+from helan.core.errors import ValidationFailed
 
 REQUIRED = (
     "date",
@@ -59,7 +58,7 @@ def read(path: Path) -> list[dict[str, str]]:
         ):
             missing.remove("Lagging_Current_Reactive_Power_kVarh")
         if missing:
-            raise typer.BadParameter(f"{path}: missing column(s) {missing}; found {header}")
+            raise ValidationFailed(f"{path}: missing column(s) {missing}; found {header}")
         return list(reader)
 
 
@@ -105,14 +104,9 @@ def daily(rows: list[dict[str, str]]) -> dict[date, dict[str, float]]:
     return {k: dict(v) for k, v in days.items() if v["n"] == 96}  # whole days only
 
 
-def run(
-    data: Annotated[
-        Path, typer.Option(help="Steel_industry_data.csv (the data set's format).")
-    ] = DEFAULT,
-    baseline_end: Annotated[
-        str | None, typer.Option(help="Last day of the baseline period (default: half the days).")
-    ] = None,
-) -> None:
+def evaluate(
+    data: Path = DEFAULT, baseline_end: str | None = None
+) -> tuple[dict[str, object], dict[str, str]]:
     """CO2 reproduced from energy and the data set's factor; the ISO 50006 EnPI baseline fit."""
     rows = read(data)
     usage = np.array([float(r["Usage_kWh"]) for r in rows])
@@ -121,12 +115,12 @@ def run(
     days = daily(rows)
     ordered = sorted(days)
     if len(ordered) < 2 * len(PROCESS_VARIABLES + VARIABLES) + 8:
-        raise typer.BadParameter(f"{data}: {len(ordered)} whole days are too few for a baseline")
+        raise ValidationFailed(f"{data}: {len(ordered)} whole days are too few for a baseline")
     cut = date.fromisoformat(baseline_end) if baseline_end else ordered[len(ordered) // 2 - 1]
     base = sorted(d for d in days if d <= cut)
     later = sorted(d for d in days if d > cut)
     if len(base) < 8 or not later:
-        raise typer.BadParameter(f"baseline end {cut} leaves {len(base)} / {len(later)} days")
+        raise ValidationFailed(f"baseline end {cut} leaves {len(base)} / {len(later)} days")
     col = {v: np.array([days[d][v] for d in base]) for v in VARIABLES}
     fit = fit_baseline(
         [days[d]["kwh"] for d in base], col, period=(base[0].isoformat(), base[-1].isoformat())
@@ -170,4 +164,4 @@ def run(
         "process_baseline_r2": "daily kWh ~ working day + lagging reactive kvarh",
         "reporting_enpi_ratio": "measured / expected energy (1 = as in the baseline)",
     }
-    report("steel-co2: CO2 column and ISO 50006 baseline (UCI steel data)", figures, notes)
+    return figures, notes
