@@ -32,6 +32,7 @@ BENCHES = {
     "console": "console",
     "security": "security",
     "jobshop": "jobshop",
+    "trace": "trace",
 }
 # Sub-applications: name -> module exposing ``app`` (a Typer app).
 SUBAPPS = {

@@ -54,9 +54,7 @@ def compile_schema(
             checks.append(keyword(kw, arg))
         if not checks:
             return lambda v: True
-        if len(checks) == 1:
-            return checks[0]
-        return lambda v: all(c(v) for c in checks)
+        return _every(checks)
 
     def keyword(kw: str, arg: Any) -> Check:
         if kw == "$ref":
@@ -70,8 +68,8 @@ def compile_schema(
         if kw == "const":
             return lambda v: v == arg and type(v) is type(arg)
         if kw == "required":
-            names = tuple(arg)
-            return lambda v: not isinstance(v, dict) or all(n in v for n in names)
+            names = frozenset(arg)
+            return lambda v: not isinstance(v, dict) or names <= v.keys()
         if kw == "properties":
             props = {name: build(sub) for name, sub in arg.items()}
             items = tuple(props.items())
@@ -79,12 +77,24 @@ def compile_schema(
             def properties(v: Any) -> bool:
                 if not isinstance(v, dict):
                     return True
-                return all(name not in v or c(v[name]) for name, c in items)
+                for name, c in items:  # noqa: SIM110 - faster than all()
+                    if name in v and not c(v[name]):
+                        return False
+                return True
 
             return properties
         if kw == "items":
             each = build(arg)
-            return lambda v: not isinstance(v, list) or all(each(x) for x in v)
+
+            def items_(v: Any) -> bool:
+                if not isinstance(v, list):
+                    return True
+                for x in v:  # noqa: SIM110 - faster than all()
+                    if not each(x):
+                        return False
+                return True
+
+            return items_
         if kw == "minItems":
             return lambda v: not isinstance(v, list) or len(v) >= arg
         if kw == "minLength":
@@ -95,14 +105,34 @@ def compile_schema(
         if kw == "format":
             return formats[arg]
         if kw == "allOf":
-            subs = [build(x) for x in arg]
-            return lambda v: all(c(v) for c in subs)
+            return _every([build(x) for x in arg])
         if kw == "anyOf":
-            subs = [build(x) for x in arg]
-            return lambda v: any(c(v) for c in subs)
+            subs = tuple(build(x) for x in arg)
+
+            def any_of(v: Any) -> bool:
+                for c in subs:  # noqa: SIM110 - faster than all()
+                    if c(v):
+                        return True
+                return False
+
+            return any_of
         if kw == "not":
             sub = build(arg)
             return lambda v: not sub(v)
         raise ValueError(f"schema keyword {kw!r} is not supported by the fast check")
 
     return build(schema)
+
+
+def _every(checks: list[Check]) -> Check:
+    if len(checks) == 1:
+        return checks[0]
+    found = tuple(checks)
+
+    def every(v: Any) -> bool:
+        for c in found:  # noqa: SIM110 - faster than all()
+            if not c(v):
+                return False
+        return True
+
+    return every
