@@ -24,7 +24,8 @@ from sklearn.cluster import KMeans
 from helan.models.rul.data import SENSORS, SETTINGS, Floats, Ints, Runs
 
 MAX_CONDITIONS = 8
-EXPLAINED = 0.98  # clusters must explain this share of the settings' variance to count
+SAMPLE = 2000
+EXPLAINED = 0.999  # clusters must explain this share of the settings' variance
 SHORT, LONG, BASELINE = 5, 20, 15
 EWM_ALPHA = 0.2
 
@@ -51,10 +52,13 @@ class ConditionNormaliser:
         spread = settings.std(axis=0)
         self.scale = np.where(spread > 1e-12, spread, 1.0)
         x = (settings - self.centre) / self.scale
+        # Conditions are few and far apart: a seeded sample of rows finds them as well as all.
+        rng = np.random.default_rng(self.seed)
+        x = x[rng.permutation(len(x))[:SAMPLE]]
         total = float(((x - x.mean(axis=0)) ** 2).sum())
         self.kmeans = None
         for k in range(2, MAX_CONDITIONS + 1):
-            km = KMeans(n_clusters=k, n_init=4, random_state=self.seed).fit(x)
+            km = KMeans(n_clusters=k, n_init=2, random_state=self.seed).fit(x)
             if total > 0 and 1.0 - km.inertia_ / total >= EXPLAINED:
                 self.kmeans = km
                 break
@@ -63,12 +67,14 @@ class ConditionNormaliser:
         self.mean = np.stack([values[labels == c].mean(axis=0) for c in range(self.conditions)])
         std = np.stack([values[labels == c].std(axis=0) for c in range(self.conditions)])
         self.std = np.where(std > 1e-9, std, np.inf)  # constant within a condition: no signal
-        z = (values - self.mean[labels]) / self.std[labels]
-        # Keep sensors that vary within conditions with more than two distinct levels.
+        # Keep sensors that vary within every condition, with more than two distinct levels
+        # in some condition (two levels are a rounding flicker, not wear).
+        levels = [
+            max(len(np.unique(values[labels == c, j])) for c in range(self.conditions))
+            for j in range(len(SENSORS))
+        ]
         self.sensors = [
-            s
-            for j, s in enumerate(SENSORS)
-            if np.isfinite(self.std[:, j]).all() and len(np.unique(np.round(z[:, j], 6))) > 2
+            s for j, s in enumerate(SENSORS) if np.isfinite(self.std[:, j]).all() and levels[j] > 2
         ]
         return self
 
