@@ -4,12 +4,15 @@ Blocking calls; the routes run them in worker threads."""
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
+from helan.apps.migrations import upgrade_app
 from helan.storage.meta import MetaStore
 
 _md = sa.MetaData()
@@ -47,6 +50,8 @@ plans = sa.Table(
     sa.Column("reason", sa.String(200), nullable=False),
     sa.Column("body", sa.JSON, nullable=False),
 )
+APP_ID = "scheduling"
+VERSIONS = Path(__file__).parent / "versions"
 KINDS = ("item", "routing", "group", "resource", "product")
 
 
@@ -64,10 +69,24 @@ class Plan:
 
 
 class SchedulingStore:
+    """The app's tables; the first call brings them to the newest revision when the platform
+    has not (a platform built but not started, e.g. an API served apart): idempotent."""
+
     def __init__(self, meta: MetaStore) -> None:
         self.meta = meta
+        self._ready = False
+        self._lock = threading.Lock()
+
+    def _ensure(self) -> None:
+        if self._ready:
+            return
+        with self._lock:
+            if not self._ready:
+                upgrade_app(self.meta, APP_ID, VERSIONS)
+                self._ready = True
 
     def put(self, tenant: str, kind: str, key: str, body: dict[str, Any]) -> None:
+        self._ensure()
         with self.meta.engine.begin() as c:
             c.execute(
                 sa.delete(definitions).where(
@@ -83,6 +102,7 @@ class SchedulingStore:
             )
 
     def delete(self, tenant: str, kind: str, key: str) -> bool:
+        self._ensure()
         with self.meta.engine.begin() as c:
             r = c.execute(
                 sa.delete(definitions).where(
@@ -94,6 +114,7 @@ class SchedulingStore:
             return bool(r.rowcount)
 
     def all(self, tenant: str, kind: str) -> dict[str, dict[str, Any]]:
+        self._ensure()
         with self.meta.engine.connect() as c:
             rows = c.execute(
                 sa.select(definitions.c.id, definitions.c.body)
@@ -103,10 +124,12 @@ class SchedulingStore:
             return {r.id: dict(r.body) for r in rows}
 
     def add_order(self, tenant: str, row: dict[str, Any]) -> None:
+        self._ensure()
         with self.meta.engine.begin() as c:
             c.execute(sa.insert(orders).values(tenant_id=tenant, **row))
 
     def set_promised(self, tenant: str, order_id: str, promised_ms: int | None) -> None:
+        self._ensure()
         with self.meta.engine.begin() as c:
             c.execute(
                 sa.update(orders)
@@ -115,6 +138,7 @@ class SchedulingStore:
             )
 
     def orders(self, tenant: str) -> list[dict[str, Any]]:
+        self._ensure()
         with self.meta.engine.connect() as c:
             rows = c.execute(
                 sa.select(orders).where(orders.c.tenant_id == tenant).order_by(orders.c.created_ms)
@@ -122,6 +146,7 @@ class SchedulingStore:
             return [dict(r._mapping) for r in rows]
 
     def order(self, tenant: str, order_id: str) -> dict[str, Any] | None:
+        self._ensure()
         with self.meta.engine.connect() as c:
             r = c.execute(
                 sa.select(orders).where(orders.c.tenant_id == tenant, orders.c.id == order_id)
@@ -129,6 +154,7 @@ class SchedulingStore:
             return None if r is None else dict(r._mapping)
 
     def save_plan(self, tenant: str, origin_ms: int, reason: str, body: dict[str, Any]) -> int:
+        self._ensure()
         with self.meta.engine.begin() as c:
             top = c.execute(
                 sa.select(sa.func.max(plans.c.version)).where(plans.c.tenant_id == tenant)
@@ -147,6 +173,7 @@ class SchedulingStore:
             return version
 
     def plan(self, tenant: str) -> Plan | None:
+        self._ensure()
         with self.meta.engine.connect() as c:
             r = c.execute(
                 sa.select(plans)
