@@ -103,6 +103,17 @@ RULES: list[dict[str, Any]] = [
         "message": "多信号异常 multi-signal anomaly, flag {anomaly.flag}",
         "notify": NOTIFY,
     },
+    {
+        "id": "energy-enpi-drift",
+        "name": "能效偏离基准 EnPI drift",
+        "description": "The energy app's EnPI (measured / expected energy against the stated "
+        "baseline, ISO 50006) of a meter more than 15 % above 1",
+        "target": {"device_type": "power-meter"},
+        "condition": {"kind": "threshold", "metric": "energy.enpi_ratio", "op": ">", "value": 1.15},
+        "severity": "low",
+        "message": "能源绩效参数 EnPI {energy.enpi_ratio}",
+        "notify": {"raised": [MAIL]},
+    },
 ]
 
 

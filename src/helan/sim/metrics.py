@@ -190,6 +190,15 @@ METER = KindDef(
     line_zh="配电室",
     line_en="Substation",
     events=(SECURITY_ADVISORY,),
+    derived=(  # written by the energy app (helan.apps.builtin.energy) every 15 min
+        MetricDef(
+            name="energy.enpi_ratio",
+            unit=None,
+            min=0,
+            zh="能源绩效参数（实测/预期）",
+            en="EnPI (measured / expected)",
+        ),
+    ),
     products=(
         ("Hitachi Energy", "RTU500 series CMU Firmware", "12.2.5"),  # ICSA-24-116-01
         ("Schneider Electric", "PowerLogic PM5560", "2.7.4"),
@@ -260,6 +269,17 @@ _MACHINE_EVENTS = (
         en="Breakdown",
     ),
 )
+# Written by the OEE app (helan.apps.builtin.oee) for the shift in progress, every 5 min.
+_OEE_DERIVED = tuple(
+    MetricDef(name=f"oee.{name}", unit=unit, min=0, max=mx, zh=zh, en=en)
+    for name, unit, mx, zh, en in (
+        ("availability", None, 1, "可用率", "Availability"),
+        ("performance", None, None, "性能", "Performance"),
+        ("quality", None, 1, "质量", "Quality"),
+        ("oee", None, None, "设备综合效率", "OEE"),
+        ("health", "%", 100, "健康指数", "Health index"),
+    )
+)
 CNC = KindDef(
     kind="cnc",
     device_type="cnc-machine",
@@ -268,6 +288,7 @@ CNC = KindDef(
     line_zh="机加工线",
     line_en="Machining line",
     events=(*_MACHINE_EVENTS, SECURITY_ADVISORY),
+    derived=_OEE_DERIVED,
     products=(
         ("Mitsubishi Electric", "MELSEC iQ-R Series R04CPU", "30"),  # ICSA-22-356-03 (<=32)
         ("Siemens", "SINUMERIK 828D", "V4.95"),
@@ -302,6 +323,7 @@ PRESS = KindDef(
     line_zh="冲压线",
     line_en="Stamping line",
     events=(*_MACHINE_EVENTS, SECURITY_ADVISORY),
+    derived=_OEE_DERIVED,
     products=(
         ("Rockwell Automation", "ControlLogix 5580", "V33.011"),  # ICSA-24-284-20
         ("Omron", "NX1P2", "1.50"),
