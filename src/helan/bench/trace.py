@@ -271,7 +271,7 @@ def _timed(fn: Callable[[], object], repeat: int) -> list[float]:
     return samples
 
 
-def _serve_share(hub: Any) -> tuple[str, Callable[[], None]]:
+def serve_share(hub: Any) -> tuple[str, Callable[[], None]]:
     """Platform A's share API on a loopback port."""
     import socket
 
@@ -411,7 +411,7 @@ def run(
     capture_all(
         [_doc([{**_tree_events(product_b, (1,), "rb")[0], "inputEPCList": [lot_a]}])], TENANT
     )
-    url, stop = _serve_share(hub_a)
+    url, stop = serve_share(hub_a)
     assert token is not None
     remote = RemoteSource(url, token)
     merged = MergedSource([local, remote])
