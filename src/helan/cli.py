@@ -31,6 +31,7 @@ BENCHES = {
     "rules": "rules",
     "console": "console",
     "security": "security",
+    "region": "region",
     "jobshop": "jobshop",
     "trace": "trace",
 }
