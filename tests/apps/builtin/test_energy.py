@@ -95,6 +95,13 @@ def test_counter_per_interval_with_reset_and_missing_interval() -> None:
     assert got[2:].tolist() == [20.0, 4.0]
 
 
+def test_counter_first_heard_of_in_the_window_counts_from_its_first_reading() -> None:
+    grid = np.arange(3, dtype=np.int64) * INTERVAL_MS
+    lasts = np.array([np.nan, np.nan, 107.0])
+    firsts = np.array([np.nan, np.nan, 100.0])
+    assert counter_per_interval(lasts, grid, firsts=firsts).tolist()[1:] == [7.0]
+
+
 def test_steel_month_reproduces_its_co2_column() -> None:
     rows = steel.read(JAN / "Steel_industry_data_2018-01.csv")
     usage = np.array([float(r["Usage_kWh"]) for r in rows])
@@ -186,5 +193,7 @@ async def test_job_writes_the_meter_enpi(sdk: AppSDK, services: AppServices) -> 
 
     now = DAY + 3_600_000  # the last hour against the 24 h before it
     assert await energy.write_enpi(sdk, now_ms=now) == 1
-    q = RawQuery(tenant="acme", device="meter-1", metric="energy.enpi_ratio", start_ms=now, end_ms=now + 1)
+    q = RawQuery(
+        tenant="acme", device="meter-1", metric="energy.enpi_ratio", start_ms=now, end_ms=now + 1
+    )
     assert services.telemetry.raw(q)["value"].to_pylist() == [pytest.approx(1.1, rel=5e-3)]

@@ -57,11 +57,21 @@ def _by_bucket(table: pa.Table, metric: str, grid: npt.NDArray[np.int64]) -> Flo
 
 
 def counter_per_interval(
-    lasts: FloatArray, grid: npt.NDArray[np.int64], *, rollover: float | None = None
+    lasts: FloatArray,
+    grid: npt.NDArray[np.int64],
+    *,
+    firsts: FloatArray | None = None,
+    rollover: float | None = None,
 ) -> FloatArray:
     """What a counter counted in each interval, from each interval's last reading (and the one
     before the window at index 0, not reported); NaN where an interval has no reading, its
-    count going to the next interval that has one."""
+    count going to the next interval that has one. With ``firsts`` (each interval's first
+    reading), a counter first heard of inside the window counts from its first reading, so a
+    meter that just came online shows its first interval."""
+    lasts = lasts.copy()
+    seen = np.flatnonzero(np.isfinite(lasts))
+    if firsts is not None and seen.size and seen[0] > 0 and np.isfinite(firsts[seen[0]]):
+        lasts[seen[0] - 1] = firsts[seen[0]]
     inc = increments(grid.tolist(), lasts.tolist(), rollover=rollover)
     out = np.full(grid.size, np.nan)
     index = {int(t): i for i, t in enumerate(grid.tolist())}
@@ -83,11 +93,14 @@ class Series:
 async def load_meter(scope: TenantScope, device: str, grid: npt.NDArray[np.int64]) -> Series:
     start, end = int(grid[0]), int(grid[-1]) + INTERVAL_MS
     lasts = await scope.aggregate(device, [ENERGY], start, end, bucket_ms=INTERVAL_MS, fn="last")
+    firsts = await scope.aggregate(device, [ENERGY], start, end, bucket_ms=INTERVAL_MS, fn="first")
     means = await scope.aggregate(
         device, [ACTIVE, REACTIVE], start, end, bucket_ms=INTERVAL_MS, fn="avg"
     )
     return Series(
-        kwh=counter_per_interval(_by_bucket(lasts, ENERGY, grid), grid),
+        kwh=counter_per_interval(
+            _by_bucket(lasts, ENERGY, grid), grid, firsts=_by_bucket(firsts, ENERGY, grid)
+        ),
         active_kw=_by_bucket(means, ACTIVE, grid)[1:],
         reactive_kvar=_by_bucket(means, REACTIVE, grid)[1:],
     )
@@ -96,7 +109,12 @@ async def load_meter(scope: TenantScope, device: str, grid: npt.NDArray[np.int64
 async def load_machine(scope: TenantScope, device: str, grid: npt.NDArray[np.int64]) -> Series:
     start, end = int(grid[0]), int(grid[-1]) + INTERVAL_MS
     lasts = await scope.aggregate(device, [PARTS], start, end, bucket_ms=INTERVAL_MS, fn="last")
-    return Series(parts=counter_per_interval(_by_bucket(lasts, PARTS, grid), grid))
+    firsts = await scope.aggregate(device, [PARTS], start, end, bucket_ms=INTERVAL_MS, fn="first")
+    return Series(
+        parts=counter_per_interval(
+            _by_bucket(lasts, PARTS, grid), grid, firsts=_by_bucket(firsts, PARTS, grid)
+        )
+    )
 
 
 @dataclass
