@@ -4,6 +4,7 @@ same checks apply and the audit trail names the actor ``cli``."""
 from __future__ import annotations
 
 import secrets
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -216,3 +217,29 @@ def rotate_secrets_key(config: ConfigOpt = None) -> None:
         if not configured:
             seal.retire_file(path)
     console.print(f"{n} notification channels re-sealed under key {sealer.current}")
+    for name in CONFIG_SECRETS:
+        value = getattr(settings, name).get_secret_value()
+        if seal.is_sealed(value):
+            # plain stdout: rich would wrap the value an operator copies
+            sys.stdout.write(f"HELAN_{name.upper()}={sealer.reseal(value)}\n")
+
+
+# Settings that may hold a sealed value (``seal-secret``); rotation re-seals them for the operator.
+CONFIG_SECRETS = ("smtp_password",)
+
+
+@app.command("seal-secret")
+def seal_secret(
+    config: ConfigOpt = None,
+    value: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, help="The secret (asked when not given).")
+    ] = "",
+) -> None:
+    """Seal a secret (an SMTP password, an identifier node's admin secret or SM2 key) with the
+    secrets key (SM4-GCM), to put in the configuration instead of the plaintext."""
+    from helan.security.crypto import seal
+
+    if not value:
+        raise typer.BadParameter("an empty secret needs no sealing")
+    sealer = seal.Sealer.from_settings(load_settings(config))
+    sys.stdout.write(sealer.seal(value) + "\n")

@@ -27,6 +27,17 @@ app = typer.Typer(
 console = Console(stderr=True)
 
 
+def _secret(variable: str) -> str:
+    """A secret from the environment, plain or sealed (``helan admin seal-secret``)."""
+    from helan.config import Settings
+    from helan.security.crypto.seal import SealError, reveal
+
+    try:
+        return reveal(os.environ.get(variable, ""), Settings())
+    except SealError as exc:
+        raise typer.BadParameter(f"{variable}: {exc}") from None
+
+
 def _target(text: str, tcp: bool = False) -> Target:
     host, _, port = text.rpartition(":")
     if not host or not port.isdigit():
@@ -66,14 +77,14 @@ def serve(
     from helan.security.crypto.sm2 import PrivateKey, SM2Error
 
     try:
-        raw_key = os.environ.get(sign_key_env, "")
+        raw_key = _secret(sign_key_env)
         sign_key = PrivateKey.from_hex(raw_key) if raw_key else None
         anchor = bytes.fromhex(trust_anchor) if trust_anchor else None
     except (SM2Error, ValueError) as exc:
         raise typer.BadParameter(f"signing key or trust anchor: {exc}") from None
     from helan.ident.runtime import NodeConfig, RunningNode
 
-    secret = os.environ.get(secret_env, "").encode()
+    secret = _secret(secret_env).encode()
     if role is not Role.RESOLVER and not secret:
         console.print(
             f"[yellow]{secret_env} is empty: no admin record is created; writes will be refused."
@@ -233,7 +244,7 @@ def load(
             if not user:
                 raise typer.BadParameter("--url needs --user 'index:handle'")
             verify: str | bool = str(ca_file) if ca_file else True
-            secret = os.environ.get(secret_env, "")
+            secret = _secret(secret_env)
             summary = _load_remote(file, fmt, url, user, secret, verify, overwrite)
         else:
             if not prefix:

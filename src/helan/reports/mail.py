@@ -12,6 +12,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from helan.config import Settings
+from helan.security.crypto.seal import reveal
 
 Sender = Callable[[EmailMessage], object]
 
@@ -69,7 +70,7 @@ def default_sender(settings: Settings) -> Sender | None:
         settings.smtp_port,
         starttls=settings.smtp_starttls,
         username=settings.smtp_username or None,
-        password=settings.smtp_password.get_secret_value() or None,
+        password=reveal(settings.smtp_password.get_secret_value(), settings) or None,
     )
 
 

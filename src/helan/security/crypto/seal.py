@@ -115,6 +115,13 @@ def is_sealed(value: object) -> bool:
     return isinstance(value, str) and value.startswith(PREFIX)
 
 
+def reveal(value: str, settings: Settings) -> str:
+    """A secret from the configuration (``HELAN_SMTP_PASSWORD``, an identifier node's admin
+    secret or SM2 key): sealed values (``helan admin seal-secret``) are opened with the
+    secrets key, so the configuration file need not hold the plaintext; plain ones as given."""
+    return Sealer.from_settings(settings).open(value) if is_sealed(value) else value
+
+
 def rotate_file(path: Path) -> Sealer:
     """Add a new current key to the key file (the old ones stay until :func:`retire_file`)."""
     old = Sealer.from_file(path)

@@ -15,6 +15,7 @@ from helan.config import Settings
 from helan.rules.notify.channels import text
 from helan.rules.notify.channels.base import ChannelSpec, SendContext, SendFailed
 from helan.rules.notify.configs import EmailConfig
+from helan.security.crypto.seal import reveal
 
 
 def message(settings: Settings, recipients: list[str], notice: dict[str, Any]) -> EmailMessage:
@@ -37,7 +38,8 @@ def _send(settings: Settings, msg: EmailMessage, recipients: list[str]) -> None:
         if settings.smtp_starttls:
             smtp.starttls()
         if settings.smtp_username:
-            smtp.login(settings.smtp_username, settings.smtp_password.get_secret_value())
+            password = reveal(settings.smtp_password.get_secret_value(), settings)
+            smtp.login(settings.smtp_username, password)
         refused = smtp.send_message(msg, to_addrs=recipients)
     if refused:
         raise SendFailed(f"the SMTP server refused {sorted(refused)}")
