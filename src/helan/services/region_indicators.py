@@ -238,7 +238,11 @@ def progress(
         values: dict[tuple[str, str, str], float] = {}
         if day is not None:
             wanted_ind = [industry, *(i.code for i in below)]
-            prefix = region_prefix(region)
+            if div.level_of(region) == "prefecture" and region[:2] not in div.county_provinces():
+                # Its counties are not in the shipped list: whatever codes the tenants carry.
+                where = RegionIndicatorValue.region.startswith(region_prefix(region))
+            else:
+                where = RegionIndicatorValue.region.in_(codes)
             for r, ind, name, v in s.execute(
                 sa.select(
                     RegionIndicatorValue.region,
@@ -247,7 +251,7 @@ def progress(
                     RegionIndicatorValue.value,
                 ).where(
                     RegionIndicatorValue.day == day,
-                    RegionIndicatorValue.region.startswith(prefix),
+                    where,
                     RegionIndicatorValue.industry.in_(wanted_ind),
                 )
             ):
