@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from helan.apps import hookimpl
-from helan.apps.manager import ENTRY_POINT_GROUP, AppManager
+from helan.apps.manager import BUILTIN_APPS, ENTRY_POINT_GROUP, AppManager
 from helan.core.errors import Conflict, ValidationFailed
 
 
@@ -53,7 +53,8 @@ def test_a_broken_entry_point_is_reported_and_the_others_load() -> None:
 def test_builtins_register_through_the_same_manager() -> None:
     manager = AppManager()
     manager.load_builtins()
-    assert manager.app_ids == ["data_quality"]
+    assert manager.app_ids == [path.rsplit(".", 1)[1] for path in BUILTIN_APPS]
+    assert manager.app_ids[0] == "data_quality"
     assert manager.call("data_quality", "scope_families") == [["data_quality"]]
     # Each manager is its own: a second one starts empty.
     assert AppManager().app_ids == []
