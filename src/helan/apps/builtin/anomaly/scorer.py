@@ -34,7 +34,6 @@ SIGNALS = (
     "flow_rate",
 )
 WARMUP = 60  # rows (seconds at 1 Hz) of each pump's start taken as its normal baseline
-_SIGNAL_SET = pa.array(SIGNALS)
 
 Array = npt.NDArray[np.float64]
 
@@ -62,19 +61,26 @@ class PumpScorer:
 
     warmup: int = WARMUP
     fleet: detector.Baseline | None = None
+    signals: tuple[str, ...] = SIGNALS  # metric names, in the baseline's column order
     slots: dict[tuple[str, str], int] = field(default_factory=dict)
-    last: Array = field(default_factory=lambda: np.full((0, len(SIGNALS)), np.nan))
-    rows: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     buffer: dict[int, list[Array]] = field(default_factory=dict)
     baselines: dict[int, detector.Baseline] = field(default_factory=dict)
-    mean: Array = field(default_factory=lambda: np.zeros((0, len(SIGNALS))))
-    scale: Array = field(default_factory=lambda: np.ones((0, len(SIGNALS))))
-    precision: Array = field(default_factory=lambda: np.zeros((0, len(SIGNALS), len(SIGNALS))))
-    threshold: Array = field(default_factory=lambda: np.full(0, np.inf))
-    smoothed: Array = field(default_factory=lambda: np.full(0, np.nan))
+
+    def __post_init__(self) -> None:
+        k = len(self.signals)
+        if self.fleet is not None and self.fleet.mean.shape != (k,):
+            raise ValueError(f"the fleet baseline has {self.fleet.mean.size} signals, not {k}")
+        self._names = pa.array(self.signals)
+        self.last: Array = np.full((0, k), np.nan)
+        self.rows: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+        self.mean: Array = np.zeros((0, k))
+        self.scale: Array = np.ones((0, k))
+        self.precision: Array = np.zeros((0, k, k))
+        self.threshold: Array = np.full(0, np.inf)
+        self.smoothed: Array = np.full(0, np.nan)
 
     def _grow(self, n: int) -> None:
-        k = len(SIGNALS)
+        k = len(self.signals)
         extra = n - len(self.rows)
         if extra <= 0:
             return
@@ -106,7 +112,7 @@ class PumpScorer:
 
     def update(self, points: pa.Table) -> Scored | None:
         """Score the pumps in ``points`` (POINT_SCHEMA); None when none was ready to score."""
-        mine = points.filter(pc.is_in(points["metric"], value_set=_SIGNAL_SET))
+        mine = points.filter(pc.is_in(points["metric"], value_set=self._names))
         mine = mine.filter(pc.is_valid(mine["value"]))
         if mine.num_rows == 0:
             return None
@@ -119,7 +125,7 @@ class PumpScorer:
         slot_of = {key: self._slot(*key) for key in dict.fromkeys(keys)}
         self._grow(len(self.slots))
         row_slots = np.fromiter((slot_of[k] for k in keys), dtype=np.int64, count=len(keys))
-        column = pc.index_in(grouped["metric"], value_set=_SIGNAL_SET).to_numpy()
+        column = pc.index_in(grouped["metric"], value_set=self._names).to_numpy()
         self.last[row_slots, column] = grouped["value_mean"].to_numpy()
         ts_of = np.zeros(len(self.rows), dtype=np.int64)
         np.maximum.at(ts_of, row_slots, grouped["ts_max"].to_numpy())
