@@ -119,6 +119,13 @@ def _numbers(leaf: Leaf) -> list[str]:
     return [n.casefold() for n in found if len(n) >= 4]
 
 
+def _literal_prefix(pattern: str) -> str:
+    """The part of an order-number pattern before its first wildcard: every number it matches
+    starts with it, so patterns are looked up by the prefixes of a number, not scanned."""
+    cut = min((i for i, c in enumerate(pattern) if c in "*?["), default=len(pattern))
+    return pattern[:cut]
+
+
 def _prefixes(name: str) -> list[str]:
     words = name.split()
     return [" ".join(words[:i]) for i in range(1, len(words) + 1)]
@@ -133,7 +140,10 @@ class Matcher:
         # vendor -> exact normalised product -> entries; vendor -> word prefix -> entries
         self._exact: defaultdict[str | None, dict[str, list[_Entry]]] = defaultdict(dict)
         self._longer: defaultdict[str | None, dict[str, list[_Entry]]] = defaultdict(dict)
-        self._numbers: dict[str | None, list[tuple[str, _Entry]]] = defaultdict(list)
+        # vendor -> literal prefix of an order-number pattern -> (pattern, entry)
+        self._numbers: defaultdict[str | None, dict[str, list[tuple[str, _Entry]]]] = (
+            defaultdict(dict)
+        )
         self._any_vendor: dict[str, list[_Entry]] = defaultdict(list)
         self._cache: dict[tuple[str | None, str, str, str, bool], list[_Decided]] = {}
         for adv in advisories:
@@ -159,7 +169,7 @@ class Matcher:
                 for p in _prefixes(product)[:-1]:
                     self._longer[vendor].setdefault(p, []).append(entry)
             for n in _numbers(leaf):
-                self._numbers[vendor].append((n, entry))
+                self._numbers[vendor].setdefault(_literal_prefix(n), []).append((n, entry))
 
     def match(self, asset: InventoryAsset) -> list[Match]:
         """Every advisory with a leaf naming ``asset``'s product, best first."""
@@ -210,10 +220,12 @@ class Matcher:
                     put(e, "exact")
             for e in longer.get(model, ()):
                 put(e, "broader")
-        ids = [x.casefold() for x in (asset.order_number, asset.model) if x]
-        for pattern, e in self._numbers.get(vendor, ()):
-            if any(fnmatch.fnmatchcase(i, pattern) for i in ids):
-                put(e, "exact")
+        numbers = self._numbers.get(vendor, {})
+        for i in dict.fromkeys(x.casefold() for x in (asset.order_number, asset.model) if x):
+            for k in range(len(i) + 1):
+                for pattern, e in numbers.get(i[:k], ()):
+                    if fnmatch.fnmatchcase(i, pattern):
+                        put(e, "exact")
         # An advisory that names the asset's product itself speaks for it: its other, more
         # specific leaves ("ControlLogix 5580 Process" beside "ControlLogix 5580") do not.
         named = {id(e.advisory) for e, strength in found.values() if strength == "exact"}
