@@ -33,6 +33,7 @@ BENCHES = {
     "security": "security",
     "region": "region",
     "jobshop": "jobshop",
+    "apps": "apps",
     "trace": "trace",
 }
 # Sub-applications: name -> module exposing ``app`` (a Typer app).

@@ -4,10 +4,12 @@ by the shift calendar. Per machine, per line (the machine's asset) and per shift
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from helan.apps.builtin.equipment.counters import increments
@@ -75,22 +77,44 @@ def machine_timeline(
     return overlay_planned(segs, calendar.not_planned(start_ms, end_ms))
 
 
-def _in(
-    ts: Sequence[int], values: Sequence[float | None], a: int, b: int
-) -> list[tuple[int, float]]:
-    inc = increments(ts, values)
-    return [
-        (int(t), float(d))
-        for t, d in zip(inc.end_ms.tolist(), inc.delta.tolist(), strict=True)
-        if a <= t < b
-    ]
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """A counter's increments once (end time, amount), sliced per window by binary search."""
+
+    end_ms: np.ndarray
+    delta: np.ndarray
+
+    @classmethod
+    def of(cls, series: tuple[list[int], list[float | None]]) -> Counted:
+        inc = increments(*series)
+        counted = inc.delta != 0  # a frozen or idle counter's zeros change no sum
+        return cls(inc.end_ms[counted], inc.delta[counted])
+
+    def within(self, a: int, b: int) -> list[tuple[int, float]]:
+        i, j = np.searchsorted(self.end_ms, [a, b], side="left")
+        return list(zip(self.end_ms[i:j].tolist(), self.delta[i:j].tolist(), strict=True))
 
 
-def oee_of(data: MachineData, segs: Sequence[Segment], a: int, b: int) -> Oee:
+def _clip(segs: Sequence[Segment], starts: Sequence[int], a: int, b: int) -> list[Segment]:
+    i = max(bisect_right(starts, a) - 1, 0)
+    j = bisect_left(starts, b)
+    return clip(segs[i:j], a, b)
+
+
+def oee_of(
+    data: MachineData,
+    segs: Sequence[Segment],
+    a: int,
+    b: int,
+    counted: tuple[Counted, Counted] | None = None,
+    starts: Sequence[int] | None = None,
+) -> Oee:
+    parts, rejects = counted or (Counted.of(data.parts), Counted.of(data.rejects))
+    starts = starts if starts is not None else [s.start_ms for s in segs]
     return machine_oee(
-        clip(segs, a, b),
-        _in(*data.parts, a, b),
-        _in(*data.rejects, a, b),
+        _clip(segs, starts, a, b),
+        parts.within(a, b),
+        rejects.within(a, b),
         ideal_cycle(data.device),
     )
 
@@ -107,12 +131,14 @@ def report(
     for m in machines:
         segs = machine_timeline(m, start_ms, end_ms, calendar)
         timelines[m.device.id] = segs
-        result = oee_of(m, segs, start_ms, end_ms)
+        counted = (Counted.of(m.parts), Counted.of(m.rejects))
+        starts = [s.start_ms for s in segs]
+        result = oee_of(m, segs, start_ms, end_ms, counted, starts)
         per_machine[m.device.id] = result
         by_line.setdefault(m.device.asset or "-", []).append(result)
         for inst in shifts:
             a, b = max(inst.start_ms, start_ms), min(inst.end_ms, end_ms)
-            by_shift.setdefault(inst.label, []).append(oee_of(m, segs, a, b))
+            by_shift.setdefault(inst.label, []).append(oee_of(m, segs, a, b, counted, starts))
     return {
         "start_ms": start_ms,
         "end_ms": end_ms,

@@ -18,6 +18,7 @@ The six losses are in seconds and add up, with the valuable operating time PRI x
 from __future__ import annotations
 
 import itertools
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -95,12 +96,13 @@ def machine_oee(
     scrap = min(float(sum(d for _, d in reject_list)), produced)
     good = produced - scrap
     restarts = _restarts(segments)
-    startup_scrap = min(
-        scrap,
-        float(
-            sum(d for t, d in reject_list if any(r <= t < r + startup_s * 1000 for r in restarts))
-        ),
-    )
+    window_ms = startup_s * 1000
+
+    def after_restart(t: int) -> bool:
+        i = bisect_right(restarts, t) - 1  # the last restart at or before t
+        return i >= 0 and t < restarts[i] + window_ms
+
+    startup_scrap = min(scrap, float(sum(d for t, d in reject_list if after_restart(t))))
     small = sum(
         s.duration_ms / 1000
         for s in segments
