@@ -246,6 +246,7 @@ class Platform:
         from helan.security.assets.identification import IdentificationRecorder
         from helan.security.audit_chain import audit_jobs
         from helan.services.region_indicators import indicator_job
+        from helan.services.security_assets import advisory_alert_job
         from helan.storage.retention import retention_job
 
         roles = self.roles
@@ -260,6 +261,7 @@ class Platform:
                 self.scheduler.add(job)
             for job in audit_jobs(self.meta, self.settings):
                 self.scheduler.add(job)
+            self.scheduler.add(advisory_alert_job(self.meta, self.pipeline))
             self.scheduler.add(indicator_job(self.meta))
         await self._run(stack, "scheduler", self.scheduler)
         if "rules" in roles:

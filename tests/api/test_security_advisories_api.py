@@ -70,3 +70,37 @@ def test_bad_documents(world: World) -> None:
         "/api/v1/security/advisories", content=b"x" * (50 * 1024 * 1024), headers=admin
     )
     assert r.status_code == 413
+
+
+def test_advisory_imported_by_another_process_is_alerted_by_the_sweep(world: World) -> None:
+    """``helan security import`` writes the store only; the platform's sweep raises the
+    alert, once, and a later full sweep raises nothing again."""
+    from helan.security.advisories import store
+    from helan.security.advisories.cli import CLI
+    from helan.services.security_assets import advisory_alert_job
+
+    api, a = world.api, world.a
+    api.ok(
+        "PATCH",
+        f"/api/v1/tenants/{a.id}/devices/{a.device}",
+        a.admin,
+        json={"vendor": "Siemens AG", "model": "SCALANCE WAM763-1", "firmware": "V2.3.0"},
+    )
+    platform = api.platform
+    copy = orjson.loads(DOC)
+    copy["document"]["tracking"]["id"] = "ICSA-24-256-99"  # a document of its own
+    got = store.import_advisory(platform.meta, CLI, orjson.dumps(copy), source="cli")
+    assert got.outcome == "new"
+    job = advisory_alert_job(platform.meta, platform.pipeline)
+    portal = api.client.portal
+    assert portal is not None
+    portal.call(job.run)
+    portal.call(job.run)  # incremental: nothing new
+    events = api.ok(
+        "GET",
+        f"/api/v1/tenants/{a.id}/devices/{a.device}/events",
+        a.viewer,
+        params={"event": "security_advisory"},
+    )
+    swept = [e for e in events["items"] if e["data"]["advisory"] == "ICSA-24-256-99"]
+    assert len(swept) == 1

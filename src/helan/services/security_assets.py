@@ -8,6 +8,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -15,11 +16,12 @@ import sqlalchemy as sa
 from helan.core.errors import HelanError
 from helan.core.events import EventRow
 from helan.ingest.pipeline import IngestPipeline
+from helan.jobs import Interval, JobSpec
 from helan.security.advisories.matching import Match
 from helan.security.advisories.store import import_advisory, inventory, matches
 from helan.security.principal import Principal
 from helan.storage.meta import MetaStore
-from helan.storage.meta.models_security_assets import SecurityAdvisoryAlert
+from helan.storage.meta.models_security_assets import SecurityAdvisory, SecurityAdvisoryAlert
 
 EVENT = "security_advisory"
 log = logging.getLogger(__name__)
@@ -34,6 +36,26 @@ async def raise_alerts(meta: MetaStore, pipeline: IngestPipeline, tracking_id: s
     one for it yet; the number raised. The events are made durable first, then remembered: a
     failure of the event store raises nothing and remembers nothing (the next import tries
     again); a crash between the two may raise a device's event twice, never lose it."""
+    async with _alerting():
+        return await _raise_alerts(meta, pipeline, tracking_id)
+
+
+_LOCKS: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+
+
+def _alerting() -> asyncio.Lock:
+    """One alerting pass at a time per process (the API's import and the sweep would
+    otherwise both see an affected device as not yet alerted)."""
+    loop = asyncio.get_running_loop()
+    lock = _LOCKS.get(loop)
+    if lock is None:
+        for old in [lp for lp in _LOCKS if lp.is_closed()]:
+            del _LOCKS[old]
+        lock = _LOCKS[loop] = asyncio.Lock()
+    return lock
+
+
+async def _raise_alerts(meta: MetaStore, pipeline: IngestPipeline, tracking_id: str) -> int:
     found = await asyncio.to_thread(
         matches, meta, inventory(meta, None), advisory=tracking_id, status="affected"
     )
@@ -111,3 +133,46 @@ async def import_folder(
             imported += 1
             alerts += await raise_alerts(meta, pipeline, got.tracking_id)
     return FolderImport(imported, refused, alerts)
+
+
+SWEEP_JOB = "security-advisory-alerts"
+SWEEP_EVERY_S = 60.0
+FULL_SWEEP_EVERY = 60  # sweeps: once an hour every latest advisory, for assets new since
+
+
+@dataclass(slots=True)
+class _Sweeps:
+    since: datetime | None = None  # newest import seen
+    count: int = 0
+
+
+def advisory_alert_job(meta: MetaStore, pipeline: IngestPipeline) -> JobSpec:
+    """Alerts for advisories stored by any process (``helan security import``, another API
+    process, a feed): every minute the latest versions imported since the last sweep, and once
+    an hour all of them, so a device added or changed after its advisory is alerted too.
+    :func:`raise_alerts` remembers what it raised, so a sweep never raises an alert twice."""
+    state = _Sweeps()
+
+    def due() -> list[str]:
+        since = state.since
+        query = sa.select(SecurityAdvisory.tracking_id, SecurityAdvisory.imported_at).where(
+            SecurityAdvisory.latest.is_(True)
+        )
+        if since is not None and state.count % FULL_SWEEP_EVERY != 0:
+            query = query.where(SecurityAdvisory.imported_at > since)
+        with meta.session() as s:
+            rows = s.execute(query).all()
+        stamps = [at for _, at in rows] + ([since] if since is not None else [])
+        state.since = max(stamps) if stamps else datetime.now(UTC)
+        state.count += 1
+        return sorted({tid for tid, _ in rows})
+
+    async def sweep() -> None:
+        ids = await asyncio.to_thread(due)
+        raised = 0
+        for tracking_id in ids:
+            raised += await raise_alerts(meta, pipeline, tracking_id)
+        if raised:
+            log.info("advisory sweep: %d alerts over %d advisories", raised, len(ids))
+
+    return JobSpec(id=SWEEP_JOB, trigger=Interval(seconds=SWEEP_EVERY_S, at_start=True), run=sweep)
