@@ -96,6 +96,8 @@ async def forecast_meter(
     buckets = await scope.aggregate(device, [POWER], start, current, bucket_ms=SLOT_MS)
     y = live.grid(buckets, start, live.HISTORY_DAYS * SLOTS_PER_DAY)
     values = await asyncio.to_thread(live.forecast, model, y, start)
+    if issued and issued[-1][0] >= current:
+        return None  # another run issued this slot while this one waited
     if np.isfinite(values).all():
         issued.append((current, values))
     while issued and issued[0][0] + SLOTS_PER_DAY * SLOT_MS <= current:
