@@ -223,6 +223,10 @@ async def test_quote_order_plan_and_breakdown(client: tuple[httpx.AsyncClient, P
     busy = turns[0]["machine"]
     now = plan["origin_ms"]
     event = EventRow("acme", busy, now, "breakdown", "fault", {"cause": "spindle"})
+    other = EventRow("acme", busy, now, "state_changed", "info", {"from": "run", "to": "idle"})
+    await platform.apps.on_committed(CommittedEvents([event], historical=True))  # backfill
+    await platform.apps.on_committed(CommittedEvents([other]))
+    assert (await c.get(f"{base}/plan")).json()["version"] == plan["version"]
     await platform.apps.on_committed(CommittedEvents([event]))
     after = (await c.get(f"{base}/plan")).json()
     assert after["version"] == plan["version"] + 1

@@ -287,8 +287,13 @@ def committed_data(sdk: AppSDK) -> Subscription:
                 downs.setdefault(e.tenant, {})[e.device] = e.ts + REPAIR_MIN * MIN_MS
         for tenant, down in downs.items():
             svc = service(sdk, _platform_meta(sdk))
-            if await asyncio.to_thread(svc.store.plan, tenant) is None:
+            plan = await asyncio.to_thread(svc.store.plan, tenant)
+            if plan is None:
                 continue  # nothing planned, nothing to move
+            planned = {a["machine"] for a in plan.body["assignments"] if a["state"] == "planned"}
+            down = {m: until for m, until in down.items() if m in planned}
+            if not down:
+                continue  # the machine has no planned work: the plan stands
             machines = await devices(sdk, tenant)
             async with svc.lock(tenant):
                 reason = "breakdown " + ", ".join(sorted(down))
