@@ -65,7 +65,8 @@ def read_series(path: Path, name: str, windows: list[list[str]]) -> Series:
 
 
 def read_corpus(data: Path, labels: Path) -> list[Series]:
-    """Every file ``labels`` names (``combined_windows.json``), read from under ``data``."""
+    """Every file ``labels`` names (``combined_windows.json``), read from under ``data`` (as
+    ``.csv`` or ``.csv.gz``)."""
     try:
         windows = json.loads(labels.read_text())
     except (OSError, json.JSONDecodeError) as exc:
@@ -75,6 +76,8 @@ def read_corpus(data: Path, labels: Path) -> list[Series]:
     corpus = []
     for name in sorted(windows):
         path = data / name
+        if not path.is_file():
+            path = data / f"{name}.gz"  # Helan's copy is gzip-compressed
         if not path.is_file():
             raise ValidationFailed(f"{labels} names {name!r}, which is not under {data}")
         corpus.append(read_series(path, name, windows[name]))
