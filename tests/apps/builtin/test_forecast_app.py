@@ -59,25 +59,28 @@ async def test_meters_get_a_forecast_once_per_slot(
 ) -> None:
     sdk = apps.sdks["forecast"]
     assert "forecast:forecast" in services.scheduler.job_ids
-    now = time.time_ns() // 1_000_000
+    now = time.time_ns() // 1_000_000 - 3_600_000  # an hour ago: later slots are not future
     kw = await _history(services, "acme", "meter-1", now)
     await _history(services, "beta", "meter-9", now)
 
-    assert await forecast.run_once(sdk, now_ms=now) == 1  # press-1, press-2 are not meters
+    # The first run forecasts the slots after this one; none covers this slot yet.
+    assert await forecast.run_once(sdk, now_ms=now) == 0  # press-1, press-2 are not meters
     current = now // SLOT * SLOT
-    table = await sdk.tenant("acme").query("meter-1", forecast.METRIC, current, current + 1)
-    value = table.column("value").to_pylist()[0]
-    assert 0 < value < 2 * kw.max()
     issued = forecast.state(sdk).issued[("acme", "meter-1")]
     first, ahead = issued[-1]
-    assert first == current
+    assert first == current + SLOT
     assert ahead.shape == (96,)
     assert np.isfinite(ahead).all()
     # On the meter's scale and shaped by the day, not a flat level.
     assert kw.mean() / 3 < ahead.mean() < kw.mean() * 3
     assert ahead.max() > 1.5 * ahead.min()
 
-    assert await forecast.run_once(sdk, now_ms=now + 60_000) == 0  # same slot: nothing new
+    # In the next slot, forecast.kw is what the first forecast said for it.
+    later = now + SLOT
+    assert await forecast.run_once(sdk, now_ms=later) == 1
+    table = await sdk.tenant("acme").query("meter-1", forecast.METRIC, first, first + 1)
+    assert table.column("value").to_pylist() == [pytest.approx(ahead[0], abs=1e-3)]
+    assert await forecast.run_once(sdk, now_ms=later + 60_000) == 0  # same slot: nothing new
     # beta did not install the app: nothing was written there.
     q = RawQuery(
         tenant="beta", device="meter-9", metric=forecast.METRIC, start_ms=0, end_ms=now * 2

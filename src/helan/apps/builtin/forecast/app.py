@@ -84,25 +84,28 @@ async def meters(scope: TenantScope) -> list[str]:
 async def forecast_meter(
     sdk: AppSDK, scope: TenantScope, device: str, now_ms: int
 ) -> DerivedPoint | None:
-    """Issue a new 24-hour forecast for one meter; the point to write for the current slot
-    (None when this slot was done already or no forecast covers it)."""
+    """Issue a 24-hour forecast for one meter from its history up to now (the current slot's
+    mean so far included), for the slots after the current one; the point to write for the
+    current slot from the oldest forecast covering it (None when there is none, or when this
+    slot was done already)."""
     st = state(sdk)
     current = now_ms // SLOT_MS * SLOT_MS
     issued = st.issued.setdefault((scope.tenant, device), deque(maxlen=SLOTS_PER_DAY + 1))
-    if issued and issued[-1][0] >= current:
+    if issued and issued[-1][0] > current:
         return None
     model = await st.ready()
-    start = current - live.HISTORY_DAYS * SLOTS_PER_DAY * SLOT_MS
-    buckets = await scope.aggregate(device, [POWER], start, current, bucket_ms=SLOT_MS)
-    y = live.grid(buckets, start, live.HISTORY_DAYS * SLOTS_PER_DAY)
+    slots = live.HISTORY_DAYS * SLOTS_PER_DAY
+    start = current - (slots - 1) * SLOT_MS
+    buckets = await scope.aggregate(device, [POWER], start, now_ms + 1, bucket_ms=SLOT_MS)
+    y = live.grid(buckets, start, slots)
     values = await asyncio.to_thread(live.forecast, model, y, start)
-    if issued and issued[-1][0] >= current:
+    if issued and issued[-1][0] > current:
         return None  # another run issued this slot while this one waited
     if np.isfinite(values).all():
-        issued.append((current, values))
+        issued.append((current + SLOT_MS, values))
     while issued and issued[0][0] + SLOTS_PER_DAY * SLOT_MS <= current:
         issued.popleft()  # no longer covers the current slot
-    if not issued:
+    if not issued or issued[0][0] > current:
         return None
     first, oldest = issued[0]
     value = float(oldest[(current - first) // SLOT_MS])
