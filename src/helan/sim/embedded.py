@@ -137,13 +137,16 @@ def _use_inbox(platform: Platform, inbox: Inbox) -> None:
 
 
 def _install_anomaly_app(platform: Platform, tenant: str) -> None:
-    """The demo tenant has the anomaly app, so the pumps' scores show (installed once)."""
+    """The demo tenant has the anomaly and forecast apps, so the pumps' scores and the meters'
+    forecasts show (installed once)."""
     from helan.apps.installs import AppInstalls
 
     installs = AppInstalls(platform.meta)
     installs.reload()
     if tenant not in installs.tenants("anomaly"):
         installs.install(tenant, "anomaly")
+    if tenant not in installs.tenants("forecast"):
+        installs.install(tenant, "forecast")  # and the meters' load forecast
 
 
 async def _scheduling_demo(
