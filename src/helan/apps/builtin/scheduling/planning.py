@@ -31,8 +31,10 @@ from helan.core.errors import ValidationFailed
 MIN_MS = 60_000
 FROZEN_MIN = 30  # operations starting within 30 min are not moved by a replan
 FOREVER = 10**8
-DEFAULT = Settings(objective="mix", makespan_weight=1, tardiness_weight=10, time_limit_s=5)
-CTP = Settings(objective="tardiness", time_limit_s=3)
+DEFAULT = Settings(
+    objective="mix", makespan_weight=1, tardiness_weight=10, time_limit_s=5, relative_gap=0.01
+)
+CTP = Settings(objective="tardiness", time_limit_s=3, relative_gap=0.01)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
