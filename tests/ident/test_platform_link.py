@@ -455,7 +455,11 @@ async def test_product_identifier_resolves_and_follows_changes(world: World) -> 
     assert wire["URL"].decode() == f"{BASE}/api/v1/tenants/acme/products/SN-0001"
     assert (decode_admin(wire["HS_ADMIN"]).handle, set(wire)) == (
         f"0.NA/{PREFIX}",
-        {"URL", "HELAN_PRODUCT", "HS_ADMIN"},
+        {"URL", "HELAN_PRODUCT", "HELAN_TRACE", "HS_ADMIN"},
+    )
+    trace = orjson.loads(wire["HELAN_TRACE"])
+    assert trace["events"] == (
+        f"{BASE}/api/v1/tenants/acme/epcis/events?MATCH_anyEPC={PREFIX}%2FSN-0001"
     )
     described = {
         "name": "Impeller",

@@ -12,6 +12,10 @@ A product's record (``88.118.100/SN-0001``) is the same with the product's resou
 ``HELAN_PRODUCT`` at index 2: name, model, kind, the identifiers of its batch and of the device
 that made it (when they have one), when it was produced and the tenant name.
 
+A product's record also holds, at index 10, ``HELAN_TRACE``: where its EPCIS events are (JSON:
+the tenant's event query for the identifier, its public trace, and the share API other
+platforms call with a token), so a client that has only the identifier finds the events.
+
 A prefix record (``0.NA/88.118.100``): ``HS_ADMIN`` (100), ``HS_SITE`` (1, this node),
 ``HELAN_TENANT`` (2, the owning tenant's id) and, when the platform has an ident admin secret,
 ``HS_SECKEY`` (300, admin-read only), so the operator can write under the prefix over REST.
@@ -33,9 +37,11 @@ from helan.ident.wire.records import encode_admin, encode_site
 
 URL_INDEX = 1
 DESCRIPTION_INDEX = 2
+TRACE_INDEX = 10  # 3-9 are left to values an operator adds over REST
 DEVICE_TYPE = "HELAN_DEVICE"
 PRODUCT_TYPE = "HELAN_PRODUCT"
 TENANT_TYPE = "HELAN_TENANT"
+TRACE_TYPE = "HELAN_TRACE"
 _UTC_Z = orjson.OPT_UTC_Z  # RFC 3339 times ending in Z, as the REST API writes them
 
 
@@ -121,8 +127,19 @@ def product_values(facts: ProductFacts, base_url: str) -> list[HandleValue]:
     return [
         HandleValue(URL_INDEX, "URL", product_url(base_url, facts.tenant, facts.product).encode()),
         HandleValue(DESCRIPTION_INDEX, PRODUCT_TYPE, orjson.dumps(description, option=_UTC_Z)),
+        HandleValue(TRACE_INDEX, TRACE_TYPE, orjson.dumps(trace_service(facts, base_url))),
         _admin(facts.prefix),
     ]
+
+
+def trace_service(facts: ProductFacts, base_url: str) -> dict[str, str]:
+    """Where a product's EPCIS events are (``HELAN_TRACE``)."""
+    t, i = quote(facts.tenant, safe=""), quote(facts.identifier, safe="")
+    return {
+        "events": f"{base_url}/api/v1/tenants/{t}/epcis/events?MATCH_anyEPC={i}",
+        "public": f"{base_url}/api/v1/trace/public?identifier={i}",
+        "share": f"{base_url}/api/v1/trace-share/naming",
+    }
 
 
 def prefix_values(

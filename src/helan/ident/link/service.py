@@ -31,6 +31,7 @@ from helan.ident.link.records import (
     DEVICE_TYPE,
     PRODUCT_TYPE,
     TENANT_TYPE,
+    TRACE_INDEX,
     URL_INDEX,
     DeviceFacts,
     ProductFacts,
@@ -54,8 +55,8 @@ log = logging.getLogger(__name__)
 
 WATCHED = frozenset({"tenants", "devices", "device_types", "products"})
 # Indexes whose values the platform owns (in device and product records alike); values others
-# add elsewhere are kept.
-OBJECT_INDEXES = frozenset({URL_INDEX, DESCRIPTION_INDEX, ADMIN_INDEX})
+# add elsewhere are kept (TRACE_INDEX: a product's trace service, docs/trace.md).
+OBJECT_INDEXES = frozenset({URL_INDEX, DESCRIPTION_INDEX, TRACE_INDEX, ADMIN_INDEX})
 PREFIX_INDEXES = frozenset({SITE_INDEX, DESCRIPTION_INDEX, ADMIN_INDEX, SECKEY_INDEX, PUBKEY_INDEX})
 # The description types that mark a record as a platform object's (see ``_record``).
 OBJECT_TYPES = frozenset({DEVICE_TYPE, PRODUCT_TYPE})
