@@ -10,7 +10,7 @@ import json
 import threading
 from collections.abc import Iterator
 from importlib import resources
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 import pytest
@@ -195,9 +195,9 @@ def test_viewers_read_but_do_not_capture(prefixed: World) -> None:
 
 
 class _Inbox(http.server.BaseHTTPRequestHandler):
-    received: list[dict[str, Any]] = []
+    received: ClassVar[list[dict[str, Any]]] = []  # what the webhook was sent
 
-    def do_POST(self) -> None:  # noqa: N802 - the handler's protocol
+    def do_POST(self) -> None:
         size = int(self.headers["Content-Length"])
         self.received.append(json.loads(self.rfile.read(size)))
         self.send_response(204)
