@@ -15,6 +15,7 @@ from helan.apps.builtin.forecast import app as forecast
 from helan.apps.component import AppsComponent
 from helan.apps.manager import AppManager
 from helan.apps.sdk import AppServices
+from helan.core.errors import Forbidden
 from helan.core.points import batch_from_columns
 from helan.models.forecast.data import read_steel
 from helan.models.registry import Registry
@@ -81,6 +82,16 @@ async def test_meters_get_a_forecast_once_per_slot(
     table = await sdk.tenant("acme").query("meter-1", forecast.METRIC, first, first + 1)
     assert table.column("value").to_pylist() == [pytest.approx(ahead[0], abs=1e-3)]
     assert await forecast.run_once(sdk, now_ms=later + 60_000) == 0  # same slot: nothing new
+    # The page's route: the meter with its next 24 hours; another tenant is refused.
+    (router,) = forecast.routes(sdk)
+    endpoint = next(r.endpoint for r in router.routes if r.path.endswith("/meters"))  # type: ignore[attr-defined]
+    page = await endpoint(tenant="acme", principal=None)
+    assert page["ready"]
+    assert page["model_version"] == 1
+    assert [m["device"] for m in page["meters"]] == ["meter-1"]
+    assert len(page["meters"][0]["forecast_ahead"]) == 96
+    with pytest.raises(Forbidden):
+        await endpoint(tenant="beta", principal=None)
     # beta did not install the app: nothing was written there.
     q = RawQuery(
         tenant="beta", device="meter-9", metric=forecast.METRIC, start_ms=0, end_ms=now * 2
