@@ -16,7 +16,7 @@ from helan.models.rul.data import read_runs, read_truth
 from helan.models.rul.metrics import phm08_score, rmse
 from helan.models.rul.model import CAP, DEFAULT_PARAMS, LastCycleBaseline, fit
 
-# Published FD001 RMSE: Babu et al. 2016 (CNN), Zheng et al. 2017 (deep LSTM), Li et al. 2019
+# Published FD001 RMSE: Babu et al. 2016 (CNN), Zheng et al. 2017 (deep LSTM), Li et al. 2020
 # (MS-DCNN). Context only: they are other papers' figures, not run here.
 ANCHORS = {"anchor_cnn_rmse": 18.45, "anchor_lstm_rmse": 16.14, "anchor_ms_dcnn_rmse": 11.44}
 
