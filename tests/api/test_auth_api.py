@@ -39,6 +39,7 @@ def test_password_login_form_and_json_and_me(api: Api) -> None:
         "role": "operator",
         "scopes": [],
         "enrol_only": False,
+        "region": None,
     }
     json_login = api.client.post(
         "/api/v1/auth/token", json={"username": "alice", "password": PASSWORD}

@@ -131,6 +131,7 @@ async def me(principal: CurrentPrincipal) -> MeOut:
         role=principal.role.value,
         scopes=sorted(principal.scopes),
         enrol_only=principal.enrol_only,
+        region=principal.region,
     )
 
 

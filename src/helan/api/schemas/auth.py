@@ -73,3 +73,4 @@ class MeOut(Output):
     role: str
     scopes: list[str]
     enrol_only: bool = False  # this token may only enrol a second factor
+    region: str | None = None  # a region viewer's division (GB/T 2260)

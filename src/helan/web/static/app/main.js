@@ -134,6 +134,7 @@ function drawBar() {
 const ROLE_KEYS = {
   platform_admin: k("role_platform_admin"),
   region_viewer: k("role_region_viewer"),
+  security_officer: k("role_security_officer"),
   tenant_admin: k("role_tenant_admin"),
   operator: k("role_operator"),
   viewer: k("role_viewer"),

@@ -1,6 +1,7 @@
 // The hash routes (deep links such as #/devices/pump-1) and the menu built from them. A route's
 // `need` is the least role that sees it: "read" (every tenant member), "admin"; "region": the
-// regional view, for platform administrators and region viewers only (no tenant needed).
+// regional view, for platform administrators and region viewers only. `tenantless` pages work
+// without a tenant chosen.
 import { k } from "./i18n.js";
 
 export const ROUTES = [
@@ -26,6 +27,9 @@ export const ROUTES = [
   { pattern: "security/assets", page: "security_assets", nav: k("nav_security_assets"), section: k("nav_section_security") },
   { pattern: "security/advisories", page: "security_advisories", nav: k("nav_security_advisories"), section: k("nav_section_security") },
   { pattern: "security/advisories/:id", page: "security_advisory" },
+  { pattern: "security/events", page: "security_events", nav: k("nav_security_events"), section: k("nav_section_security") },
+  { pattern: "security/warnings", page: "security_warnings", nav: k("nav_security_warnings"), section: k("nav_section_security"), tenantless: true },
+  { pattern: "security/posture", page: "security_posture", nav: k("nav_security_posture"), section: k("nav_section_security"), need: "region", tenantless: true },
   { pattern: "region", page: "region_indicators", nav: k("nav_region"), section: k("nav_section_region"), need: "region", tenantless: true },
   { pattern: "region/wall", page: "region_wall", need: "region", tenantless: true },
   { pattern: "region/applications", page: "region_applications", nav: k("nav_region_applications"), section: k("nav_section_region"), need: "region", tenantless: true },
