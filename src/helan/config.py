@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     # `helan run --sim`: the first CNC or press breaks down this many seconds after the factory
     # starts publishing, the first pump's SKAB anomaly begins at 1.5 times it.
     sim_first_fault_s: float = Field(60.0, gt=0)
+    # The demo's pump-station PLC (Modbus TCP on loopback, watched by the traffic detector).
+    sim_plc_port: int = Field(5502, ge=0, le=65535)  # 0: no PLC
     smtp_host: str = Field("", description="SMTP server for e-mail (reports, alarms); empty: none.")
     smtp_port: int = 25
     smtp_starttls: bool = False

@@ -166,6 +166,26 @@ def plc(
     )
 
 
+@app.command("attack")
+def attack_plc(
+    port: Annotated[
+        int, typer.Option(min=1, max=65535, help="The PLC's port (make run: 5502).")
+    ] = 5502,
+    host: Annotated[str, typer.Option(help="The PLC's address.")] = "127.0.0.1",
+) -> None:
+    """Play the suite's attack traffic against a simulated PLC: a write from a new peer,
+    diagnostics, an address scan. The console's security events show what the detector saw."""
+    from helan.sim.watched_plc import attack
+
+    try:
+        done = asyncio.run(attack(host, port))
+    except OSError as exc:
+        console.print(f"[red]{exc}")
+        raise typer.Exit(1) from None
+    for step in done:
+        console.print(f"sent: {step}")
+
+
 async def _provision_edge(
     api: str, config: EdgeConfig, admin_user: str, admin_password: str
 ) -> tuple[dict[str, dict[str, Any]], EdgeCredential]:

@@ -17,6 +17,7 @@ from helan.sim.provision import install_apps, provision
 from helan.sim.receivers import HOST, Inbox
 from helan.sim.runner import FactoryStats, run_factory
 from helan.sim.scheduling_demo import provision_scheduling
+from helan.sim.watched_plc import WatchedPlc
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -90,9 +91,30 @@ async def run_embedded_factory(
             horizon_s=FAULT_HORIZON_S,
             seed=plan.seed,
         )
-        return await run_factory(sims, platform.mqtt_url, stop_event=stop_event, faults=faults)
+        plc = await _watched_plc(platform, plan.tenant, sims)
+        try:
+            return await run_factory(sims, platform.mqtt_url, stop_event=stop_event, faults=faults)
+        finally:
+            if plc is not None:
+                await plc.stop()
     finally:
         await inbox.stop()
+
+
+async def _watched_plc(platform: Platform, tenant: str, sims: list[SimDevice]) -> WatchedPlc | None:
+    """The pump station's PLC, tapped; its alerts are the first pump's security events."""
+    port = platform.settings.sim_plc_port
+    pump = next((d.device_id for d in sims if d.kind.kind == "pump"), None)
+    if not port or pump is None:
+        return None
+    plc = WatchedPlc(platform.pipeline, tenant=tenant, device=pump, port=port)
+    try:
+        await plc.start()
+    except OSError as exc:  # the port is taken: the factory runs without its PLC
+        log.warning("simulated factory: no watched PLC on port %d: %s", port, exc)
+        return None
+    log.info("simulated factory: pump-station PLC on 127.0.0.1:%d watched for %s", port, pump)
+    return plc
 
 
 async def import_advisories(platform: Platform, folder: Path) -> int:
