@@ -34,7 +34,10 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 async def client(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[tuple[Platform, httpx.AsyncClient, dict[str, dict[str, str]]]]:
-    platform = Platform.build(Settings(data_dir=tmp_path_factory.mktemp("catalogue") / "var"))
+    # No Handle wire listeners (ident_port 0): their fixed port may be a parallel worker's.
+    platform = Platform.build(
+        Settings(data_dir=tmp_path_factory.mktemp("catalogue") / "var", ident_port=0)
+    )
     password = bootstrap_admin(platform.meta)
     assert password is not None
     with platform.meta.session() as s:
