@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import orjson
 import pytest
+import segno
 from meta_world import PASSWORD, Api, bearer, close_platform, make_api
 
 from helan.api.app import body_limit
@@ -415,3 +416,19 @@ def test_token_share_api(prefixed: World) -> None:
     )
     assert r.status_code == 404
     assert w.api.client.get("/api/v1/trace-share/naming", params={"keys": key}).status_code == 401
+
+
+def test_label_pdf_carries_the_public_trace_url(prefixed: World) -> None:
+    w = prefixed
+    r = w.api.client.get(
+        f"/api/v1/tenants/{w.a.id}/epcis/label",
+        params={"identifier": f"{A_PREFIX}/bottle-1"},
+        headers=w.a.viewer,
+    )
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/pdf"
+    assert r.content.startswith(b"%PDF")
+    url = b"http://testserver/api/v1/trace/public?identifier=88.118.1%2Fbottle-1"
+    assert url in r.content  # the label's subject: the URL its QR code encodes
+    dark = sum(sum(row) for row in segno.make(url.decode(), error="m").matrix)
+    assert r.content.count(b" re") >= dark  # one filled square per dark module

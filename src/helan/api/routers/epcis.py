@@ -103,6 +103,22 @@ def trace(
     return hub.trace(tenant, epc, direction, depth)
 
 
+@router.get(
+    "/label", response_class=Response, responses={200: {"content": {"application/pdf": {}}}}
+)
+def label(tenant: str, request: Request, _: Reader, identifier: Epc) -> Response:
+    """A printable label (PDF) for a product identifier with the QR code of its public trace
+    page (``/api/v1/trace/public?identifier=...``: no sign-in, only what is shared)."""
+    from helan.trace.label import label_pdf
+
+    url = (
+        str(request.base_url).rstrip("/")
+        + "/api/v1/trace/public?"
+        + urlencode({"identifier": identifier})
+    )
+    return Response(label_pdf(identifier, url), media_type="application/pdf")
+
+
 @router.get("/recall")
 def recall(tenant: str, _: Reader, hub: Hub, lot: Epc, depth: Depth = 20) -> dict[str, Any]:
     """The finished goods made from ``lot`` and their current holders, with paths."""
