@@ -39,17 +39,19 @@ USAGE = sa.Table(
     sa.Column("calls", sa.BigInteger(), nullable=False),
 )
 
-_ready: set[int] = set()
+_ready: set[tuple[int, str]] = set()
 _lock = threading.Lock()
 
 
 def ensure_schema(meta: MetaStore) -> None:
-    """Apply the catalogue's chain once per store (blocking; idempotent)."""
+    """Apply the catalogue's chain once per store (blocking; idempotent). Keyed by the store
+    and its database, so a new store that reuses a freed store's id is still migrated."""
+    key = (id(meta), str(meta.engine.url))
     with _lock:
-        if id(meta) in _ready:
+        if key in _ready:
             return
         upgrade_app(meta, CHAIN, VERSIONS)
-        _ready.add(id(meta))
+        _ready.add(key)
 
 
 def read_config(meta: MetaStore, tenant: str, app_id: str) -> tuple[dict[str, Any], int]:
