@@ -4,6 +4,7 @@ slot; once per slot; the live model is kept in the registry and loaded from it n
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from helan.apps.manager import AppManager
 from helan.apps.sdk import AppServices
 from helan.core.errors import Forbidden
 from helan.core.points import batch_from_columns
+from helan.jobs import Interval, JobSpec
 from helan.models.forecast.data import read_steel
 from helan.models.registry import Registry
 from helan.storage.meta.models import Device
@@ -43,6 +45,10 @@ async def apps(
     await component.stop()
 
 
+async def _idle() -> None:
+    return None
+
+
 async def _history(services: AppServices, tenant: str, device: str, now_ms: int) -> np.ndarray:
     """Two days of the steel plant's load (kW, four times its kWh) up to ``now_ms``."""
     kw = read_steel(STEEL).values[: 2 * 96] * 4
@@ -60,6 +66,17 @@ async def test_meters_get_a_forecast_once_per_slot(
 ) -> None:
     sdk = apps.sdks["forecast"]
     assert "forecast:forecast" in services.scheduler.job_ids
+    # The test drives the clock itself: let the job's run at start finish (no meter has data
+    # yet, so it issues nothing), then hold its next run off for the test's length.
+    for _ in range(200):
+        if services.scheduler.status("forecast:forecast").runs:
+            break
+        await asyncio.sleep(0.05)
+    services.scheduler.remove("forecast:forecast")
+    services.scheduler.add(
+        JobSpec(id="forecast:forecast", trigger=Interval(seconds=3600), run=_idle)
+    )
+    assert forecast.state(sdk).issued == {}
     now = time.time_ns() // 1_000_000 - 3_600_000  # an hour ago: later slots are not future
     kw = await _history(services, "acme", "meter-1", now)
     await _history(services, "beta", "meter-9", now)
