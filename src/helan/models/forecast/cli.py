@@ -41,15 +41,22 @@ def run(
     try:
         split_day = datetime.strptime(split_date, "%Y-%m-%d")
     except ValueError:
-        raise ValidationFailed(f"--split-date {split_date!r}: expected YYYY-MM-DD") from None
-    series = read_steel(data)
+        raise typer.BadParameter(
+            f"{split_date!r}: expected YYYY-MM-DD", param_hint="--split-date"
+        ) from None
+    try:
+        series = read_steel(data)
+    except ValidationFailed as exc:  # a wrong file: its message, not a traceback
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     y, start = series.values, series.start
     split = series.index_of(split_day)
     test = day_starts(y, start, split, len(y))
     if split <= 9 * SLOTS_PER_DAY or not len(test):
-        raise ValidationFailed(
-            f"--split-date {split_date}: needs at least 9 days before it and one whole day "
-            f"after it (data {start:%Y-%m-%d} to {series.slot_start(len(y)):%Y-%m-%d})"
+        raise typer.BadParameter(
+            f"{split_date}: needs at least 9 days before it and one whole day "
+            f"after it (data {start:%Y-%m-%d} to {series.slot_start(len(y)):%Y-%m-%d})",
+            param_hint="--split-date",
         )
     t = np.repeat(test, SLOTS_PER_DAY) + np.tile(np.arange(SLOTS_PER_DAY), len(test))
     actual = y[t].reshape(len(test), SLOTS_PER_DAY)

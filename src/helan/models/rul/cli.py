@@ -11,6 +11,7 @@ import numpy as np
 import typer
 
 from helan.bench.report import report
+from helan.core.errors import ValidationFailed
 from helan.models.registry import Registry
 from helan.models.rul.data import read_runs, read_truth
 from helan.models.rul.metrics import phm08_score, rmse
@@ -30,9 +31,13 @@ def run(
     registry: Annotated[Path | None, typer.Option(help="Registry folder.")] = None,
 ) -> None:
     """Remaining useful life (C-MAPSS protocol: target capped at 125, last test cycle)."""
-    runs = read_runs(train)
-    tests = read_runs(test)
-    true = read_truth(truth, len(tests.units))
+    try:
+        runs = read_runs(train)
+        tests = read_runs(test)
+        true = read_truth(truth, len(tests.units))
+    except ValidationFailed as exc:  # a wrong file: its message, not a traceback
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     started = time.perf_counter()
     model = fit(runs, seed=seed)
     train_s = time.perf_counter() - started
