@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from helan.region.divisions import in_region, region_prefix
 from helan.security.policy import (
     app_may_act,
-    in_region,
     may_admin,
     may_admin_platform,
     may_grant_role,
@@ -14,7 +14,6 @@ from helan.security.policy import (
     may_see_region,
     may_see_tenant,
     may_write,
-    region_prefix,
 )
 from helan.security.principal import Principal, Role
 

@@ -33,12 +33,12 @@ from helan.apps.builtin.energy import app as energy
 from helan.apps.builtin.oee import app as oee
 from helan.apps.installs import AppInstalls
 from helan.apps.sdk import AppSDK, AppServices
-from helan.bench.report import report
 from helan.config import Settings
 from helan.core.points import POINT_SCHEMA
 from helan.ingest.live import LiveState
 from helan.ingest.pipeline import IngestPipeline
 from helan.jobs import Scheduler
+from helan.observe.report import report
 from helan.storage.meta import MetaStore
 from helan.storage.meta.events import EventStore
 from helan.storage.meta.models import Asset, Device, DeviceType, Tenant

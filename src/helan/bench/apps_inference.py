@@ -152,6 +152,6 @@ def ingest_ratio_figures(mqtt: str = MQTT, seconds: float = SECONDS) -> dict[str
 
 
 if __name__ == "__main__":  # python -m helan.bench.apps_inference
-    from helan.bench.report import report
+    from helan.observe.report import report
 
     report("Anomaly app on the ingest-mqtt load", ingest_ratio_figures())

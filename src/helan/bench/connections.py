@@ -21,10 +21,10 @@ from typing import Annotated, Any
 
 import typer
 
-from helan.bench.report import report
 from helan.config import Settings
 from helan.connect.mqtt.subscriber import SCALE_OUT_CONNECTIONS
 from helan.core.thing import DeviceRef, MetricSpec
+from helan.observe.report import report
 
 DEFAULT_MQTT = "mqtt://127.0.0.1:1883"
 SETTLE_S = 15.0  # give up waiting for the store after this long without progress

@@ -35,9 +35,9 @@ from fastapi.responses import HTMLResponse
 
 from helan.admin.bootstrap import bootstrap_admin
 from helan.api.app import create_app
-from helan.bench.report import report
 from helan.config import Settings
 from helan.core.points import batch_from_columns
+from helan.observe.report import report
 from helan.platform import Platform
 from helan.storage.meta.directory import MetaDirectory, new_device_secret
 from helan.storage.meta.models import Device

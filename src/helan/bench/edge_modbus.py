@@ -21,9 +21,9 @@ import psutil
 import typer
 
 from helan.bench.edge_platform import BenchPlatform
-from helan.bench.report import report
 from helan.edge.config import EdgeConfig
 from helan.edge.gateway import Gateway
+from helan.observe.report import report
 from helan.sim.plc.modbus import BANK_START
 
 

@@ -32,9 +32,9 @@ import typer
 
 from helan.bench.edge_modbus import _free_port, _wait_port
 from helan.bench.edge_platform import BenchPlatform
-from helan.bench.report import report
 from helan.edge.config import EdgeConfig
 from helan.edge.gateway import Gateway
+from helan.observe.report import report
 
 DEVICE = "bench-ua"
 

@@ -29,7 +29,7 @@ import typer
 
 from helan.bench.edge_modbus import _free_port, _wait_port
 from helan.bench.edge_platform import BenchPlatform
-from helan.bench.report import report
+from helan.observe.report import report
 from helan.sim.plc.modbus import BANK_START
 from helan.storage.telemetry.base import RawQuery
 

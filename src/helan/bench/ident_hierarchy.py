@@ -26,11 +26,11 @@ import numpy as np
 import orjson
 import typer
 
-from helan.bench.report import report
 from helan.ident.codes import ResponseCode
 from helan.ident.model import SiteInfo
 from helan.ident.rest.jsonvalues import site_to_json
 from helan.ident.server.client import HandleClient, Target
+from helan.observe.report import report
 
 ENTERPRISE = "88.118.100"
 

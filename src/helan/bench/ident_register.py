@@ -16,12 +16,12 @@ from typing import Annotated
 
 import typer
 
-from helan.bench.report import report
 from helan.ident.model import Handle, HandleValue
 from helan.ident.store.lmdb import LmdbStore
 from helan.ident.store.sqlite import SqliteStore
 from helan.ident.wire.buffer import blob, u32
 from helan.ident.wire.records import encode_value
+from helan.observe.report import report
 
 PREFIX = "88.118.100"
 

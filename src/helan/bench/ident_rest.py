@@ -25,7 +25,7 @@ import typer
 
 from helan.bench.ident_register import PREFIX, records
 from helan.bench.ident_udp import premap
-from helan.bench.report import report
+from helan.observe.report import report
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 _SCRIPT = """

@@ -29,9 +29,9 @@ import psutil
 import typer
 
 from helan.bench.ident_register import PREFIX, records
-from helan.bench.report import report
 from helan.ident.codes import OpCode
 from helan.ident.wire import messages as m
+from helan.observe.report import report
 
 WINDOW = 128
 REQUESTS = 1 << 19  # distinct questions per client; a longer run cycles through them again

@@ -23,9 +23,9 @@ import orjson
 import pyarrow as pa
 import typer
 
-from helan.bench.report import report
 from helan.config import Settings
 from helan.core.points import POINT_SCHEMA
+from helan.observe.report import report
 
 METRICS = [f"m{i}" for i in range(10)]
 DEVICES = 100

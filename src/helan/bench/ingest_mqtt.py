@@ -20,12 +20,12 @@ import orjson
 import typer
 
 from helan.bench.mqtt_load import METRICS, publish_load
-from helan.bench.report import report
 from helan.config import Settings
 from helan.connect.mqtt.service import broker_address
 from helan.connect.mqtt.subscriber import RECEIVE_MAXIMUM, SCALE_OUT_CONNECTIONS
 from helan.connect.nats.server import MQTT_MAX_ACK_PENDING
 from helan.ingest.static_directory import StaticDirectory
+from helan.observe.report import report
 
 DEVICES = 100
 # Publisher lead over the consumer beyond its in-flight window (Receive Maximum): under

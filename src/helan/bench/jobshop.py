@@ -20,7 +20,7 @@ from helan.apps.builtin.scheduling.solver import dispatch, jsplib
 from helan.apps.builtin.scheduling.solver.model import Settings, solve
 from helan.apps.builtin.scheduling.solver.problem import Job, Machine, Operation, Problem
 from helan.apps.builtin.scheduling.solver.reschedule import Breakdown, reschedule
-from helan.bench.report import report
+from helan.observe.report import report
 
 DATA = Path(__file__).parents[3] / "data" / "jobshop"
 DEFAULT = ["ft10", *(f"la{i:02d}" for i in range(1, 41)), *(f"ta{i:02d}" for i in range(1, 11))]

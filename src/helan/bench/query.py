@@ -20,7 +20,7 @@ import duckdb
 import numpy as np
 import typer
 
-from helan.bench.report import report
+from helan.observe.report import report
 from helan.storage.telemetry.base import AggQuery
 from helan.storage.telemetry.duckdb.store import DuckDBStore
 

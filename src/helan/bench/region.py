@@ -30,7 +30,7 @@ from fastapi.testclient import TestClient
 from helan.api import errors
 from helan.api.deps import current_principal, get_meta
 from helan.api.routers import region_indicators
-from helan.bench.report import report
+from helan.observe.report import report
 from helan.region.divisions import divisions
 from helan.region.industries import industries
 from helan.security.principal import Principal, Role

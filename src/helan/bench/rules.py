@@ -51,13 +51,13 @@ from typing import Annotated, Any
 import typer
 
 from helan.bench.mqtt_load import METRICS, publish_load
-from helan.bench.report import report
 from helan.bench.rules_latency import Latency, measure_latency
 from helan.config import Settings
 from helan.connect.mqtt.service import broker_address
 from helan.connect.mqtt.subscriber import RECEIVE_MAXIMUM, SCALE_OUT_CONNECTIONS
 from helan.connect.nats.server import MQTT_MAX_ACK_PENDING, free_port
 from helan.ingest.static_directory import StaticDirectory
+from helan.observe.report import report
 
 TYPE_SIZE = 100  # devices per device type
 LAG_LIMIT_S = 1.0  # the rules kept up when their backlog never got older than this

@@ -25,7 +25,7 @@ from typing import Annotated, Any
 import orjson
 import typer
 
-from helan.bench.report import report
+from helan.observe.report import report
 from helan.security.advisories import csaf
 from helan.security.advisories.matching import Matcher
 from helan.security.assets.inventory import InventoryAsset, build_asset

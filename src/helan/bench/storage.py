@@ -20,8 +20,8 @@ import psycopg
 import pyarrow as pa
 import typer
 
-from helan.bench.report import report
 from helan.core.points import POINT_SCHEMA
+from helan.observe.report import report
 from helan.storage.telemetry.duckdb.store import DuckDBStore
 from helan.storage.telemetry.postgres.store import PostgresStore
 

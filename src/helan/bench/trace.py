@@ -30,7 +30,7 @@ from typing import Annotated, Any
 import orjson
 import typer
 
-from helan.bench.report import report
+from helan.observe.report import report
 
 TENANT = "bench"
 PREFIX = "88.9.9"

@@ -2,7 +2,7 @@
 (``helan models eval <name> ...``), and list the registry (``helan models list``).
 
 Each model contributes one ``eval`` command: a module in :data:`EVALS` exposing ``run`` (a
-Typer command function) that prints a table and, last, one JSON line (:func:`helan.bench.report`).
+Typer command function) that prints a table and, last, one JSON line (:func:`helan.observe.report`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ EVALS: dict[str, str] = {
     "rul": "helan.models.rul.cli",
     "forecast": "helan.models.forecast.cli",
     "tep": "helan.models.process.eval_tep",
-    "steel-co2": "helan.models.steel_co2",
+    "steel-co2": "helan.apps.builtin.energy.eval_steel",
 }
 
 

@@ -98,3 +98,17 @@ def ancestry(code: str) -> list[str]:
 def children(code: str) -> list[Division]:
     """The shipped divisions directly below ``code``, by code."""
     return sorted((d for d in divisions().values() if d.parent == code), key=lambda d: d.code)
+
+
+def region_prefix(code: str) -> str:
+    """The significant part of a six-digit division code: without its trailing ``00`` pairs."""
+    if len(code) != 6 or not (code.isascii() and code.isdigit()):
+        raise ValueError(f"invalid administrative division code {code!r}")
+    while len(code) > 2 and code.endswith("00"):
+        code = code[:-2]
+    return code
+
+
+def in_region(region: str, code: str | None) -> bool:
+    """Whether the division or tenant region ``code`` lies in ``region`` (or is it)."""
+    return code is not None and region_prefix(code).startswith(region_prefix(region))

@@ -17,10 +17,9 @@ from importlib import resources
 from typing import Any
 
 from helan.core.errors import ValidationFailed
-from helan.region.divisions import known
+from helan.region.divisions import in_region, known
 from helan.region.indicators import ALL, BY_ID
 from helan.region.industries import industries
-from helan.security.policy import in_region
 
 MAX_TARGETS = 5000
 

@@ -17,9 +17,8 @@ from datetime import date
 from typing import Any
 
 from helan.core.errors import ValidationFailed
-from helan.region.divisions import known
+from helan.region.divisions import in_region, known
 from helan.region.industries import industries, section_of
-from helan.security.policy import in_region
 
 # What a scheme may reimburse: the platform services an enterprise pays a provider for.
 SERVICES: dict[str, tuple[str, str]] = {

@@ -54,6 +54,7 @@ from helan.protocol.topics import (
     SPARKPLUG_NAMESPACE,
     SPARKPLUG_UP,
 )
+from helan.region.divisions import in_region
 from helan.security.principal import ADMINS, PLATFORM_ROLES, WRITERS, Principal, Role
 
 
@@ -326,20 +327,6 @@ def may_see_security(principal: Principal, tenant: str | None) -> Decision:
     ):
         return _forbidden("security data needs tenant administrator rights")
     return ALLOW
-
-
-def region_prefix(code: str) -> str:
-    """The significant part of a six-digit division code: without its trailing ``00`` pairs."""
-    if len(code) != 6 or not (code.isascii() and code.isdigit()):
-        raise ValueError(f"invalid administrative division code {code!r}")
-    while len(code) > 2 and code.endswith("00"):
-        code = code[:-2]
-    return code
-
-
-def in_region(region: str, code: str | None) -> bool:
-    """Whether the division or tenant region ``code`` lies in ``region`` (or is it)."""
-    return code is not None and region_prefix(code).startswith(region_prefix(region))
 
 
 def may_see_region(principal: Principal, region: str) -> Decision:

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from helan.core.errors import NotFound, ValidationFailed
 from helan.region import credit as rules
+from helan.region.divisions import in_region, region_prefix
 from helan.security.audit import audited
-from helan.security.policy import in_region, region_prefix
 from helan.security.principal import Principal
 from helan.services.region_schemes import credit_record, trail
 from helan.storage.meta import MetaStore

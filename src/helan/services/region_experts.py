@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from helan.core.errors import Conflict, NotFound, ValidationFailed
 from helan.region import experts as draw_rules
+from helan.region.divisions import in_region, region_prefix
 from helan.security.audit import audited
-from helan.security.policy import in_region, region_prefix
 from helan.security.principal import Principal
 from helan.services.region_schemes import trail
 from helan.storage.meta import MetaStore

@@ -20,10 +20,10 @@ import sqlalchemy as sa
 
 from helan.jobs.spec import Interval, JobSpec
 from helan.region import divisions as div
+from helan.region.divisions import region_prefix
 from helan.region.indicators import ACTIVE_DAYS, ALL, INDICATORS, PLAN_ZONE, TenantFacts
 from helan.region.indicators import aggregate as roll_up
 from helan.region.industries import industries
-from helan.security.policy import region_prefix
 from helan.storage.meta import MetaStore
 from helan.storage.meta.models import AppInstall, Device, DeviceEvent, Product, Tenant
 from helan.storage.meta.models_region import (

@@ -9,11 +9,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from helan.core.errors import Conflict, NotFound, ValidationFailed
-from helan.region.divisions import ancestry, check_division
+from helan.region.divisions import ancestry, check_division, in_region
 from helan.region.indicators import PLAN_ZONE
 from helan.region.plans import Plan, check_plan
 from helan.security.audit import audited
-from helan.security.policy import in_region
 from helan.security.principal import Principal, Role
 from helan.storage.meta import MetaStore
 from helan.storage.meta.models import User

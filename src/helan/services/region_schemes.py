@@ -24,9 +24,9 @@ from helan.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from helan.region import credit as credit_rules
 from helan.region import integrity
 from helan.region import schemes as rules_mod
+from helan.region.divisions import in_region, region_prefix
 from helan.region.indicators import PLAN_ZONE
 from helan.security.audit import audited
-from helan.security.policy import in_region, region_prefix
 from helan.security.principal import Principal
 from helan.storage.meta import MetaStore
 from helan.storage.meta.models import Device, DeviceEvent, Tenant

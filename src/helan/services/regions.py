@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from helan.security.policy import region_prefix
+from helan.region.divisions import region_prefix
 from helan.storage.meta import MetaStore
 from helan.storage.meta.models import AppInstall, Device, Product, Tenant
 

@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from helan.core.errors import NotFound, ValidationFailed
+from helan.region.divisions import in_region, region_prefix
 from helan.security.audit import audited
-from helan.security.policy import in_region, region_prefix
 from helan.security.principal import Principal
 from helan.storage.meta import MetaStore
 from helan.storage.meta.codes import validate_region

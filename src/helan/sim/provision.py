@@ -196,9 +196,7 @@ async def provision(
     return list(await asyncio.gather(*(p.device(s, gate) for s in specs)))
 
 
-async def install_apps(
-    client: httpx.AsyncClient, admin_token: str, plan: FactoryPlan
-) -> list[str]:
+async def install_apps(client: httpx.AsyncClient, admin_token: str, plan: FactoryPlan) -> list[str]:
     """Install the demo's apps (:data:`DEMO_APPS`) for the plan's tenant through the catalogue,
     as a tenant admin does in the console; apps already installed are left as they are. Returns
     the apps installed now (none where the platform runs no apps role)."""

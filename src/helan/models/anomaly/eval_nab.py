@@ -15,8 +15,8 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from helan.bench.report import report
 from helan.models.anomaly import metrics, nab
+from helan.observe.report import report
 
 LONG = 400
 SHORT = 5

@@ -16,10 +16,10 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from helan.bench.report import report
 from helan.models.anomaly import detector, metrics
 from helan.models.anomaly.skab import read_folder
 from helan.models.registry import Registry
+from helan.observe.report import report
 
 
 def evaluate(data: Path, train_rows: int = detector.TRAIN_ROWS) -> dict[str, object]:

@@ -19,9 +19,9 @@ from rich.console import Console
 from rich.table import Table
 from sklearn.metrics import accuracy_score, confusion_matrix
 
-from helan.bench.report import report
 from helan.models.bearing import cwru, features
 from helan.models.registry import Registry
+from helan.observe.report import report
 
 SIZE = 2048
 SEED = 7

@@ -12,7 +12,6 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from helan.bench.report import report
 from helan.core.errors import ValidationFailed
 from helan.models.forecast.data import SLOTS_PER_DAY, read_steel
 from helan.models.forecast.metrics import mae, mape, wape
@@ -24,6 +23,7 @@ from helan.models.forecast.model import (
     seasonal_naive,
 )
 from helan.models.registry import Registry
+from helan.observe.report import report
 
 DEFAULT_SPLIT = "2018-10-01"
 

@@ -14,8 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from helan.bench.report import report
 from helan.models.process import monitor, tep
+from helan.observe.report import report
 
 HARD = (3, 9, 15)  # known to be almost undetectable
 

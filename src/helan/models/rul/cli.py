@@ -10,12 +10,12 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from helan.bench.report import report
 from helan.core.errors import ValidationFailed
 from helan.models.registry import Registry
 from helan.models.rul.data import read_runs, read_truth
 from helan.models.rul.metrics import phm08_score, rmse
 from helan.models.rul.model import CAP, DEFAULT_PARAMS, LastCycleBaseline, fit
+from helan.observe.report import report
 
 # Published FD001 RMSE: Babu et al. 2016 (CNN), Zheng et al. 2017 (deep LSTM), Li et al. 2020
 # (MS-DCNN). Context only: they are other papers' figures, not run here.

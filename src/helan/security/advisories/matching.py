@@ -141,8 +141,8 @@ class Matcher:
         self._exact: defaultdict[str | None, dict[str, list[_Entry]]] = defaultdict(dict)
         self._longer: defaultdict[str | None, dict[str, list[_Entry]]] = defaultdict(dict)
         # vendor -> literal prefix of an order-number pattern -> (pattern, entry)
-        self._numbers: defaultdict[str | None, dict[str, list[tuple[str, _Entry]]]] = (
-            defaultdict(dict)
+        self._numbers: defaultdict[str | None, dict[str, list[tuple[str, _Entry]]]] = defaultdict(
+            dict
         )
         self._any_vendor: dict[str, list[_Entry]] = defaultdict(list)
         self._cache: dict[tuple[str | None, str, str, str, bool], list[_Decided]] = {}

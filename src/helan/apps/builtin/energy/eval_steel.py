@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 
 from helan.apps.builtin.energy.steel import DEFAULT, evaluate
-from helan.bench.report import report
 from helan.core.errors import ValidationFailed
+from helan.observe.report import report
 
 
 def run(

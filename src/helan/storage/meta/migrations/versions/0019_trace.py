@@ -1,7 +1,7 @@
 """traceability: sharing agreements, partners, named queries, subscriptions
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-07
 
 New tables only; the EPCIS events live in the trace event store (data_dir/trace), not here.
@@ -12,13 +12,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0020"
-down_revision = "0019"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
 
-def _tenant() -> list[sa.SchemaItem]:
+def _tenant() -> list[sa.schema.SchemaItem]:
     return [
         sa.Column("tenant_id", sa.String(length=32), nullable=False),
         sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
