@@ -161,7 +161,7 @@ ORDERS = [
         "selection": {"material": "stainless", "finish": "polished", "gasket": "fkm"},
     },
     {
-        "customer": "贺兰农机 Helan Farm Machinery",
+        "customer": "银川农机 Yinchuan Farm Machinery",
         "quantity": 30,
         "selection": {"material": "steel", "finish": "standard", "gasket": "fkm"},
         "urgent": True,

@@ -210,6 +210,9 @@ def solve(problem: Problem, settings: Settings | None = None) -> Schedule:
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = s.time_limit_s
     solver.parameters.num_workers = s.workers
+    # CP-SAT catches Ctrl+C during a solve and leaves SIGINT at its default afterwards: the
+    # platform's own handler (graceful stop) would be gone and Ctrl+C would kill it.
+    solver.parameters.catch_sigint_signal = False
     solver.parameters.random_seed = s.seed
     if s.relative_gap:
         solver.parameters.relative_gap_limit = s.relative_gap
