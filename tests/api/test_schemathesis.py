@@ -37,6 +37,9 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
+# Every operation of the API in one test (schemathesis's subtests): with the apps', the
+# traceability and the regional routes that is ~240 operations, about 2.5 minutes on 2 cores.
+@pytest.mark.timeout(360)
 @schema.parametrize()
 @settings(
     max_examples=MAX_EXAMPLES,
