@@ -11,9 +11,12 @@ strip the factor from an account.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import pyotp
 import segno
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -52,6 +55,22 @@ def _user(s: Session, principal: Principal) -> User:
     return user
 
 
+@contextmanager
+def _own_account(
+    meta: MetaStore, principal: Principal, action: str
+) -> Iterator[tuple[Session, User]]:
+    """A session on the caller's own user row, audited as ``action``."""
+    with audited(
+        meta,
+        principal,
+        tenant=principal.tenant,
+        action=action,
+        object_type="user",
+        object_id=principal.subject,
+    ) as s:
+        yield s, _user(s, principal)
+
+
 def factor_status(meta: MetaStore, auth: Authenticator, principal: Principal) -> FactorStatus:
     with meta.session() as s:
         user = _user(s, principal)
@@ -73,20 +92,12 @@ def factor_status(meta: MetaStore, auth: Authenticator, principal: Principal) ->
 
 def start_enrolment(meta: MetaStore, auth: Authenticator, principal: Principal) -> Enrolment:
     """A new unconfirmed secret (replacing an unconfirmed one); confirmed by its first code."""
-    with audited(
-        meta,
-        principal,
-        tenant=principal.tenant,
-        action="auth.factor.enrol",
-        object_type="user",
-        object_id=principal.subject,
-    ) as s:
-        user = _user(s, principal)
+    with _own_account(meta, principal, "auth.factor.enrol") as (s, user):
         uri = factors.enrol(s, user.username, auth.sealer)
     buffer = io.BytesIO()
     segno.make(uri, error="m").save(buffer, kind="svg", scale=4, border=2, xmldecl=False)
-    secret = uri.split("secret=", 1)[1].split("&", 1)[0]
-    return Enrolment(otpauth_uri=uri, secret=secret, qr_svg=buffer.getvalue().decode())
+    totp = pyotp.parse_uri(uri)
+    return Enrolment(otpauth_uri=uri, secret=totp.secret, qr_svg=buffer.getvalue().decode())
 
 
 def confirm_enrolment(
@@ -94,30 +105,14 @@ def confirm_enrolment(
 ) -> list[str]:
     """Confirm with a current code; the recovery codes, shown this once."""
     now = datetime.now(UTC)
-    with audited(
-        meta,
-        principal,
-        tenant=principal.tenant,
-        action="auth.factor.confirm",
-        object_type="user",
-        object_id=principal.subject,
-    ) as s:
-        user = _user(s, principal)
+    with _own_account(meta, principal, "auth.factor.confirm") as (s, user):
         return factors.confirm(s, user.username, code, auth.sealer, now)
 
 
 def remove_factor(meta: MetaStore, auth: Authenticator, principal: Principal, code: str) -> None:
     """Remove one's own factor, proven with a current TOTP or an unused recovery code."""
     now = datetime.now(UTC)
-    with audited(
-        meta,
-        principal,
-        tenant=principal.tenant,
-        action="auth.factor.remove",
-        object_type="user",
-        object_id=principal.subject,
-    ) as s:
-        user = _user(s, principal)
+    with _own_account(meta, principal, "auth.factor.remove") as (s, user):
         if not factors.has_factor(s, user.username):
             raise NotFound("no second factor is enrolled")
         if not factors.verify_second(s, user.username, code, auth.sealer, now):
@@ -190,10 +185,10 @@ def end_all_sessions(s: Session, username: str, *, keep: str | None = None) -> i
         if session_id != keep:
             revoke_session(s, session_id, now)
     # Refresh tokens from before sessions were recorded belong to no session row.
-    legacy = sa.update(RefreshToken).where(
-        RefreshToken.username == username,
-        RefreshToken.revoked_at.is_(None),
-        RefreshToken.family.not_in(ids) if ids else sa.true(),
+    rest = sa.update(RefreshToken).where(
+        RefreshToken.username == username, RefreshToken.revoked_at.is_(None)
     )
-    s.execute(legacy.values(revoked_at=now))
+    if keep is not None:
+        rest = rest.where(RefreshToken.family != keep)
+    s.execute(rest.values(revoked_at=now))
     return len([i for i in ids if i != keep])
