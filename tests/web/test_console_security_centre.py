@@ -87,6 +87,7 @@ def test_warning_published_acknowledged_and_seen_in_the_posture(tab: Tab, world:
     page.click("#logout")
 
     tab.sign_in("nx-reg", PASSWORD, "en", "security/posture")
+    page.goto(f"{tab.base}/?lang=en#/security/posture")  # a region viewer lands on its region
     steel = page.locator("#security-posture tr[data-industry=steel]")
     expect(steel).to_have_count(1, timeout=15_000)  # counted over every tenant of the region
     cells = steel.locator("td")
